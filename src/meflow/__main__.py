@@ -1,0 +1,5 @@
+import sys
+
+from meflow.cli import main
+
+sys.exit(main())

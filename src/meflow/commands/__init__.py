@@ -1,0 +1,1 @@
+"""One module per ``meflow`` subcommand: thin argument parsing around ``meflow`` functions."""

@@ -1,0 +1,229 @@
+"""Settings of every stage as frozen dataclasses, composed into one experiment config.
+
+YAML only fills these; an unknown key is rejected with the closest valid key suggested.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from meflow.errors import ConfigError
+
+T = TypeVar("T")
+
+
+def _check_choice(section: str, name: str, value: str, choices: typing.Iterable[str]) -> None:
+    choices = tuple(choices)
+    if value not in choices:
+        raise ConfigError(f"{section}.{name}: {value!r} is not one of {', '.join(choices)}")
+
+
+def _check_range(section: str, name: str, value: float, lo: float, hi: float) -> None:
+    if not lo <= value <= hi:
+        raise ConfigError(f"{section}.{name}: {value!r} is out of range [{lo}, {hi}]")
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    """Grayscale, then histogram equalisation ('global' as in the paper, 'clahe' or 'none')."""
+
+    equalization: str = "global"
+    clahe_clip: float = 2.0
+    clahe_tile: int = 8
+
+    def __post_init__(self) -> None:
+        _check_choice("preprocess", "equalization", self.equalization, ("global", "clahe", "none"))
+        _check_range("preprocess", "clahe_clip", self.clahe_clip, 0.1, 100.0)
+        _check_range("preprocess", "clahe_tile", self.clahe_tile, 1, 64)
+
+
+@dataclass(frozen=True)
+class FaceConfig:
+    """MediaPipe Face Mesh settings and how lost faces are handled."""
+
+    max_gap: int = 3  # frames; shorter gaps are interpolated, longer ones marked invalid
+    min_detection_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+    crop_margin: float = 0.15  # fraction of the face box added on every side for the flow crop
+    crop_size: int = 192  # pixels: the face crop is resized to crop_size x crop_size
+
+    def __post_init__(self) -> None:
+        _check_range("face", "max_gap", self.max_gap, 0, 1000)
+        _check_range("face", "min_detection_confidence", self.min_detection_confidence, 0.0, 1.0)
+        _check_range("face", "min_tracking_confidence", self.min_tracking_confidence, 0.0, 1.0)
+        _check_range("face", "crop_margin", self.crop_margin, 0.0, 1.0)
+        _check_range("face", "crop_size", self.crop_size, 32, 1024)
+
+
+@dataclass(frozen=True)
+class FlowConfig:
+    """Dense optical flow backend (by registry name) and head-motion compensation."""
+
+    backend: str = "dis"
+    motion_compensation: str = "rigid"  # 'none' or 'rigid' (similarity from stable landmarks)
+
+    def __post_init__(self) -> None:
+        _check_choice("flow", "motion_compensation", self.motion_compensation, ("none", "rigid"))
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Region pooling, angle discretisation and the 64-frame window."""
+
+    angle_average: str = "circular"  # 'arithmetic' (paper's literal formula), 'circular', 'vector'
+    sectors: int = 8
+    window: int = 64
+    anchor: str = "apex"  # where the window is centred: 'apex', 'onset' or 'middle' (of onset..offset)
+
+    def __post_init__(self) -> None:
+        _check_choice("features", "angle_average", self.angle_average,
+                      ("arithmetic", "circular", "vector"))
+        _check_choice("features", "anchor", self.anchor, ("apex", "onset", "middle"))
+        _check_range("features", "sectors", self.sectors, 2, 256)
+        _check_range("features", "window", self.window, 2, 4096)
+
+
+@dataclass(frozen=True)
+class ExtractConfig:
+    """Everything that turns frames into pseudo-images; a trained model carries a copy."""
+
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    face: FaceConfig = field(default_factory=FaceConfig)
+    flow: FlowConfig = field(default_factory=FlowConfig)
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training of one YOLO11 classifier on pseudo-images."""
+
+    scale: str = "s"
+    angle: str = "discrete"  # 'discrete' (8 sectors) or 'continuous'
+    epochs: int = 30
+    batch_size: int = 32
+    lr: float = 2e-3
+    weight_decay: float = 0.05
+    imbalance: str = "weighted-loss"  # 'weighted-loss', 'balanced-sampler' or 'none'
+    val_fraction: float = 0.2  # of training subjects held out for early stopping
+    patience: int = 8
+    seed: int = 0
+    device: str = "auto"  # 'auto', 'cpu', 'cuda'
+
+    def __post_init__(self) -> None:
+        _check_choice("train", "scale", self.scale, ("n", "s", "m"))
+        _check_choice("train", "angle", self.angle, ("discrete", "continuous"))
+        _check_choice("train", "imbalance", self.imbalance,
+                      ("weighted-loss", "balanced-sampler", "none"))
+        _check_choice("train", "device", self.device, ("auto", "cpu", "cuda"))
+        _check_range("train", "epochs", self.epochs, 1, 10000)
+        _check_range("train", "batch_size", self.batch_size, 1, 4096)
+        _check_range("train", "lr", self.lr, 1e-7, 1.0)
+        _check_range("train", "val_fraction", self.val_fraction, 0.0, 0.9)
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Cross-validation protocol and the bootstrap of the metrics."""
+
+    protocol: str = "kfold"  # 'kfold' (subject-grouped) or 'loso'
+    folds: int = 5
+    bootstrap: int = 1000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check_choice("evaluate", "protocol", self.protocol, ("kfold", "loso"))
+        _check_range("evaluate", "folds", self.folds, 2, 1000)
+        _check_range("evaluate", "bootstrap", self.bootstrap, 0, 1_000_000)
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """One experiment: extraction, training and evaluation settings."""
+
+    extract: ExtractConfig = field(default_factory=ExtractConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    evaluate: EvalConfig = field(default_factory=EvalConfig)
+
+
+def _resolve_type(tp: Any) -> Any:
+    if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return args[0] if args else tp
+    return tp
+
+
+def from_dict(cls: type[T], data: dict[str, Any] | None, where: str = "") -> T:
+    """Builds ``cls`` from a nested dict, rejecting unknown keys with a suggestion."""
+    data = data or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where or cls.__name__}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"{where}.{key}" if where else str(key)
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), list(fields), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"unknown setting {path!r}{hint} (valid: {', '.join(fields)})")
+        tp = _resolve_type(hints[key])
+        if dataclasses.is_dataclass(tp):
+            kwargs[key] = from_dict(tp, value, path)  # type: ignore[arg-type]
+        else:
+            kwargs[key] = _coerce(path, value, tp)
+    return cls(**kwargs)
+
+
+def _coerce(path: str, value: Any, tp: Any) -> Any:
+    if tp is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if tp in (int, str, bool) and not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
+        raise ConfigError(f"{path}: expected {tp.__name__}, got {value!r}")
+    return value
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    """The plain nested dict of a config dataclass (JSON- and YAML-ready)."""
+    return dataclasses.asdict(obj)
+
+
+def load_yaml(cls: type[T], path: str | Path) -> T:
+    """Reads a YAML file into ``cls``; errors name the file."""
+    import yaml
+
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read config ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    try:
+        return from_dict(cls, data)
+    except ConfigError as exc:
+        raise ConfigError(f"{p}: {exc}") from None
+
+
+def override(obj: T, assignments: typing.Sequence[str]) -> T:
+    """Applies 'section.key=value' overrides (values parsed as YAML scalars)."""
+    import yaml
+
+    data = to_dict(obj)
+    for item in assignments:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r}: expected key=value, e.g. train.epochs=10")
+        key, raw = item.split("=", 1)
+        node = data
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            if not isinstance(node.get(part), dict):
+                node[part] = {}
+            node = node[part]
+        node[parts[-1]] = yaml.safe_load(raw)
+    return from_dict(type(obj), data)

@@ -1,0 +1,99 @@
+"""Reads frames one at a time from a video file or a folder of images (never all at once)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from meflow.errors import MeflowError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
+DEFAULT_FPS = 30.0
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What is known of a source before reading it."""
+
+    path: Path
+    fps: float
+    frame_count: int  # from the container or the folder listing; a truncated file may hold fewer
+    width: int
+    height: int
+
+
+def _natural_key(p: Path) -> tuple[object, ...]:
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name))
+
+
+class FrameSource:
+    """Iterates (index, BGR uint8 frame) over a video file or an image folder."""
+
+    def __init__(self, path: str | Path, fps: float | None = None) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            raise MeflowError(f"{self.path}: no such file or folder")
+        self._files: list[Path] | None = None
+        if self.path.is_dir():
+            files = sorted(
+                (p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES),
+                key=_natural_key,
+            )
+            if not files:
+                raise MeflowError(f"{self.path}: folder holds no image frames ({', '.join(IMAGE_SUFFIXES)})")
+            self._files = files
+            first = self._read_image(files[0])
+            h, w = first.shape[:2]
+            self.info = VideoInfo(self.path, fps or DEFAULT_FPS, len(files), w, h)
+        else:
+            import cv2
+
+            cap = cv2.VideoCapture(str(self.path))
+            ok = cap.isOpened()
+            n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if ok else 0
+            vfps = float(cap.get(cv2.CAP_PROP_FPS)) if ok else 0.0
+            w = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)) if ok else 0
+            h = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) if ok else 0
+            cap.release()
+            if not ok or w <= 0 or h <= 0:
+                raise MeflowError(f"{self.path}: cannot be read as a video (unreadable or truncated file)")
+            self.info = VideoInfo(self.path, fps or (vfps if vfps > 0 else DEFAULT_FPS), n, w, h)
+
+    @staticmethod
+    def _read_image(path: Path) -> np.ndarray:
+        import cv2
+
+        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if img is None:
+            raise MeflowError(f"{path}: cannot be read as an image (missing, empty or corrupt)")
+        return img
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
+        if self._files is not None:
+            for i, f in enumerate(self._files):
+                yield i, self._read_image(f)
+            return
+        import cv2
+
+        cap = cv2.VideoCapture(str(self.path))
+        try:
+            i = 0
+            while True:
+                ok, frame = cap.read()
+                if not ok or frame is None:
+                    break
+                yield i, frame
+                i += 1
+            if i == 0:
+                raise MeflowError(f"{self.path}: no frame could be decoded (unreadable or truncated file)")
+        finally:
+            cap.release()
+
+
+def open_frames(path: str | Path, fps: float | None = None) -> FrameSource:
+    """A streamed frame source for a video file or a folder of images."""
+    return FrameSource(path, fps)

@@ -1,0 +1,30 @@
+"""Shared fixtures: where the real data of ../shared lives, skipped with a reason if absent."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path:
+    return Path(os.environ.get("MEFLOW_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The folder of real annotation files and videos (../shared/data or $MEFLOW_SHARED_DATA)."""
+    d = shared_data_dir()
+    if not d.is_dir():
+        pytest.skip(f"real data not found at {d}: set MEFLOW_SHARED_DATA to the shared/data folder")
+    return d
+
+
+def shared_file(shared: Path, rel: str) -> Path:
+    p = shared / rel
+    if not p.exists():
+        pytest.skip(f"{p} is absent from the shared data folder")
+    return p
