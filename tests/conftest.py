@@ -28,3 +28,13 @@ def shared_file(shared: Path, rel: str) -> Path:
     if not p.exists():
         pytest.skip(f"{p} is absent from the shared data folder")
     return p
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Slow tests run only with MEFLOW_SLOW=1 (as in CI) or when selected with -m slow."""
+    if os.environ.get("MEFLOW_SLOW") == "1" or "slow" in (config.getoption("-m") or ""):
+        return
+    skip = pytest.mark.skip(reason="slow test: set MEFLOW_SLOW=1 to run it (CI does)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

@@ -38,6 +38,7 @@ class FrameSource:
         if not self.path.exists():
             raise MeflowError(f"{self.path}: no such file or folder")
         self._files: list[Path] | None = None
+        self.unreadable: list[Path] = []
         if self.path.is_dir():
             files = sorted(
                 (p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES),
@@ -46,7 +47,7 @@ class FrameSource:
             if not files:
                 raise MeflowError(f"{self.path}: folder holds no image frames ({', '.join(IMAGE_SUFFIXES)})")
             self._files = files
-            first = self._read_image(files[0])
+            first = self.read_image(files[0])
             h, w = first.shape[:2]
             self.info = VideoInfo(self.path, fps or DEFAULT_FPS, len(files), w, h)
         else:
@@ -64,7 +65,7 @@ class FrameSource:
             self.info = VideoInfo(self.path, fps or (vfps if vfps > 0 else DEFAULT_FPS), n, w, h)
 
     @staticmethod
-    def _read_image(path: Path) -> np.ndarray:
+    def read_image(path: Path) -> np.ndarray:
         import cv2
 
         img = cv2.imread(str(path), cv2.IMREAD_COLOR)
@@ -72,10 +73,16 @@ class FrameSource:
             raise MeflowError(f"{path}: cannot be read as an image (missing, empty or corrupt)")
         return img
 
-    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray | None]]:
+        """(index, frame) in order; an unreadable image in a folder gives None (and is listed)."""
         if self._files is not None:
+            self.unreadable = []
             for i, f in enumerate(self._files):
-                yield i, self._read_image(f)
+                try:
+                    yield i, self.read_image(f)
+                except MeflowError:
+                    self.unreadable.append(f)
+                    yield i, None
             return
         import cv2
 
@@ -92,6 +99,14 @@ class FrameSource:
                 raise MeflowError(f"{self.path}: no frame could be decoded (unreadable or truncated file)")
         finally:
             cap.release()
+
+
+def read_image(path: str | Path) -> np.ndarray | None:
+    """The BGR image at ``path``, or None where it is missing, empty or corrupt."""
+    try:
+        return FrameSource.read_image(Path(path))
+    except MeflowError:
+        return None
 
 
 def open_frames(path: str | Path, fps: float | None = None) -> FrameSource:

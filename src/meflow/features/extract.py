@@ -1,0 +1,375 @@
+"""Dataset extraction into a resumable feature cache, and single-video extraction.
+
+Cache layout (``CACHE/``):
+  cache.json         settings and versions the cache was made with (a rerun must match them)
+  samples/<id>.npz   one file per finished sample, written atomically (see features.cache)
+  samples/<id>.failed.json   the reason a sample could not be extracted
+  samples.csv        the table of all samples with their status, rewritten at the end of a run
+  subjects.csv       the dataset's subjects table (gender), copied when the dataset has one
+
+A rerun skips samples that already have a file, so a killed run loses at most the samples
+in flight; each sample's result depends only on its own frames, so a resumed cache is
+byte-identical to an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import traceback
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from meflow import __version__
+from meflow.config import ExtractConfig, from_dict, to_dict
+from meflow.datasets.base import EMOTIONS, Sample
+from meflow.errors import MeflowError
+from meflow.features.cache import atomic_write_text, load_npz, save_npz
+
+CACHE_FORMAT = 1
+TABLE_COLUMNS = (
+    "sample_id", "dataset", "subject", "clip", "onset", "apex", "offset", "emotion", "label",
+    "status", "reason", "window_start", "valid_pairs",
+)
+
+
+@dataclass
+class SampleResult:
+    """How one sample's extraction ended."""
+
+    sample_id: str
+    status: str  # 'ok', 'failed'
+    reason: str = ""
+    window_start: int | None = None
+    valid_pairs: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    frames: int = 0
+
+
+@dataclass
+class ExtractSummary:
+    """What a dataset extraction did."""
+
+    total: int
+    done_before: int
+    extracted: int
+    failed: list[tuple[str, str]]
+    seconds: float
+    frames: int
+    timings: dict[str, float]
+
+
+def _frame_numbers(folder: Path) -> list[int]:
+    nums = []
+    with os.scandir(folder) as it:
+        for e in it:
+            m = re.search(r"(\d+)\.(?:jpe?g|png|bmp)$", e.name, re.IGNORECASE)
+            if m:
+                nums.append(int(m.group(1)))
+    return sorted(nums)
+
+
+def _read_window(sample: Sample, start: int, length: int) -> tuple[list[np.ndarray | None], list[int]]:
+    from meflow.io import read_image
+
+    frames: list[np.ndarray | None] = []
+    missing = []
+    for n in range(start, start + length):
+        img = None if n in sample.bad_frames else read_image(sample.frame_path(n))
+        if img is None:
+            missing.append(n)
+        frames.append(img)
+    return frames, missing
+
+
+_EXTRACTOR: Any = None
+
+
+def _init_worker(cfg_dict: dict[str, Any]) -> None:
+    import cv2
+
+    from meflow.features.sequence import SequenceExtractor
+
+    cv2.setNumThreads(1)
+    global _EXTRACTOR
+    _EXTRACTOR = SequenceExtractor(from_dict(ExtractConfig, cfg_dict))
+
+
+def extract_sample(sample: Sample, out_dir: Path) -> SampleResult:
+    """Extracts one sample into ``out_dir/samples``; never raises for a bad sample."""
+    from meflow.features.windows import pseudo_images, sample_window
+
+    assert _EXTRACTOR is not None, "call _init_worker first"
+    cfg: ExtractConfig = _EXTRACTOR.cfg
+    sid = sample.sample_id
+    samples_dir = out_dir / "samples"
+    try:
+        if not sample.frames_dir.is_dir():
+            raise MeflowError(f"frames folder {sample.frames_dir} does not exist")
+        numbers = _frame_numbers(sample.frames_dir)
+        if not numbers:
+            raise MeflowError(f"frames folder {sample.frames_dir} holds no frame images")
+        start = sample_window(sample, numbers[0], numbers[-1], cfg.features)
+        window = cfg.features.window
+        frames, missing = _read_window(sample, start, window + 1)
+        feats = _EXTRACTOR.run(lambda: frames, name=sid)
+        if not feats.valid.any():
+            raise MeflowError("no valid frame pair in the window (face not found or frames unreadable)")
+        discrete, continuous = pseudo_images(feats.angle, feats.valid, cfg.features.sectors)
+        label = EMOTIONS.index(sample.emotion) if sample.emotion in EMOTIONS else -1
+        meta = {
+            "sample_id": sid, "dataset": sample.dataset, "subject": sample.subject,
+            "clip": sample.clip, "onset": sample.onset, "apex": sample.apex,
+            "offset": sample.offset, "emotion": sample.emotion, "label": label,
+            "window_start": start, "missing_frames": missing,
+        }
+        save_npz(
+            samples_dir / f"{sid}.npz",
+            {
+                "angle": feats.angle, "magnitude": feats.magnitude, "valid": feats.valid,
+                "frame_valid": feats.frame_valid,
+                "frames": np.arange(start, start + window + 1, dtype=np.int32),
+                "pseudo_discrete": discrete, "pseudo_continuous": continuous,
+            },
+            meta,
+        )
+        return SampleResult(sid, "ok", "", start, int(feats.valid.sum()), feats.timings, feats.frames)
+    except MeflowError as exc:
+        reason = str(exc)
+    except Exception as exc:  # one bad sample never aborts a long extraction
+        tb = traceback.extract_tb(exc.__traceback__)[-1]
+        reason = f"internal error {type(exc).__name__}: {exc} ({Path(tb.filename).name}:{tb.lineno})"
+    atomic_write_text(samples_dir / f"{sid}.failed.json", json.dumps({"sample_id": sid, "reason": reason}))
+    return SampleResult(sid, "failed", reason)
+
+
+def _check_manifest(out: Path, cfg: ExtractConfig, dataset: str) -> None:
+    manifest = {"format": CACHE_FORMAT, "dataset": dataset, "extract": to_dict(cfg)}
+    path = out / "cache.json"
+    if path.exists():
+        try:
+            old = json.loads(path.read_text())
+        except (OSError, ValueError):
+            raise MeflowError(f"{path}: unreadable cache manifest; use a new --out folder") from None
+        if old.get("format") != CACHE_FORMAT:
+            raise MeflowError(f"{path}: cache format {old.get('format')} is not {CACHE_FORMAT}; use a new --out")
+        if old.get("extract") != manifest["extract"] or old.get("dataset") != dataset:
+            diff = [
+                f"{k}" for k in ("dataset", "extract") if old.get(k) != manifest[k]
+            ]
+            raise MeflowError(
+                f"{out} holds a cache made with other settings ({', '.join(diff)} differ); "
+                "use a new --out folder or the same settings"
+            )
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    probe = out / ".write-test"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise MeflowError(f"{out}: cannot write there ({exc.strerror})") from None
+    atomic_write_text(path, json.dumps({**manifest, "meflow": __version__}, indent=2, sort_keys=True) + "\n")
+
+
+def write_table(out: Path, samples: Sequence[Sample]) -> list[dict[str, Any]]:
+    """Rewrites ``samples.csv`` from the files present; returns its rows."""
+    rows = []
+    for s in samples:
+        sid = s.sample_id
+        row: dict[str, Any] = {
+            "sample_id": sid, "dataset": s.dataset, "subject": s.subject, "clip": s.clip,
+            "onset": s.onset, "apex": s.apex, "offset": s.offset, "emotion": s.emotion,
+            "label": EMOTIONS.index(s.emotion) if s.emotion in EMOTIONS else -1,
+            "status": "pending", "reason": "", "window_start": "", "valid_pairs": "",
+        }
+        npz = out / "samples" / f"{sid}.npz"
+        failed = out / "samples" / f"{sid}.failed.json"
+        if npz.exists():
+            arrays, meta = load_npz(npz)
+            row.update(status="ok", window_start=meta.get("window_start", ""),
+                       valid_pairs=int(arrays["valid"].sum()))
+        elif failed.exists():
+            row.update(status="failed", reason=json.loads(failed.read_text())["reason"])
+        rows.append(row)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=TABLE_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(out / "samples.csv", buf.getvalue())
+    return rows
+
+
+def extract_dataset(
+    samples: Sequence[Sample],
+    out: Path,
+    cfg: ExtractConfig | None = None,
+    *,
+    dataset: str = "dataset",
+    workers: int = 1,
+    progress: bool = True,
+    retry_failed: bool = False,
+    subjects_table: Path | None = None,
+) -> ExtractSummary:
+    """Extracts every sample into the cache at ``out``, resuming what a previous run left."""
+    import time
+
+    from tqdm import tqdm
+
+    cfg = cfg or ExtractConfig()
+    out = Path(out)
+    _check_manifest(out, cfg, dataset)
+    samples_dir = out / "samples"
+    samples_dir.mkdir(parents=True, exist_ok=True)
+    for stale in samples_dir.glob(".*.tmp"):  # left by a killed run
+        stale.unlink(missing_ok=True)
+    ids = [s.sample_id for s in samples]
+    if len(set(ids)) != len(ids):
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        raise MeflowError(f"duplicate samples: {', '.join(dup[:5])}")
+    if subjects_table is not None and subjects_table.exists():
+        shutil.copyfile(subjects_table, out / "subjects.csv")
+    todo = []
+    for s in samples:
+        if (samples_dir / f"{s.sample_id}.npz").exists():
+            continue
+        failed = samples_dir / f"{s.sample_id}.failed.json"
+        if failed.exists():
+            if not retry_failed:
+                continue
+            failed.unlink()
+        todo.append(s)
+    t0 = time.perf_counter()
+    results: list[SampleResult] = []
+    bar = tqdm(total=len(todo), desc="extract", unit="clip", disable=not progress or not todo)
+    try:
+        for r in _run_jobs(todo, out, cfg, workers):
+            results.append(r)
+            bar.update(1)
+            if r.status != "ok":
+                bar.write(f"  failed {r.sample_id}: {r.reason}")
+    finally:
+        bar.close()
+        write_table(out, samples)
+    timings: dict[str, float] = {}
+    for r in results:
+        for k, v in r.timings.items():
+            timings[k] = timings.get(k, 0.0) + v
+    return ExtractSummary(
+        total=len(samples),
+        done_before=len(samples) - len(todo),
+        extracted=sum(r.status == "ok" for r in results),
+        failed=[(r.sample_id, r.reason) for r in results if r.status != "ok"],
+        seconds=time.perf_counter() - t0,
+        frames=sum(r.frames for r in results),
+        timings=timings,
+    )
+
+
+def _run_jobs(todo: Sequence[Sample], out: Path, cfg: ExtractConfig, workers: int) -> Iterable[SampleResult]:
+    cfg_dict = to_dict(cfg)
+    if workers <= 1 or len(todo) <= 1:
+        _init_worker(cfg_dict)
+        for s in todo:
+            yield extract_sample(s, out)
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    ctx = mp.get_context("spawn")  # no MediaPipe or OpenCV state is inherited by a fork
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(cfg_dict,)) as pool:
+        futures = [pool.submit(extract_sample, s, out) for s in todo]
+        try:
+            for f in as_completed(futures):
+                yield f.result()
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+
+
+def extract_video(path: Path, out_dir: Path, cfg: ExtractConfig | None = None,
+                  fps: float | None = None) -> tuple[Path, Any]:
+    """Extracts one video (or frame folder) into ``out_dir/<name>.npz``; returns (path, features)."""
+    from meflow.features.sequence import SequenceExtractor
+    from meflow.io import open_frames
+
+    cfg = cfg or ExtractConfig()
+    source = open_frames(path, fps)
+    extractor = SequenceExtractor(cfg)
+    feats = extractor.run(lambda: (f for _, f in source), name=str(path))
+    target = Path(out_dir) / f"{Path(path).stem if Path(path).is_file() else Path(path).name}.npz"
+    save_npz(
+        target,
+        {
+            "angle": feats.angle, "magnitude": feats.magnitude, "valid": feats.valid,
+            "frame_valid": feats.frame_valid, "fps": np.float64(source.info.fps),
+        },
+        {"source": Path(path).name, "extract": to_dict(cfg), "meflow": __version__,
+         "timings": feats.timings},
+    )
+    return target, feats
+
+
+@dataclass
+class FeatureSet:
+    """Pseudo-images of a cache's finished samples, ready for training."""
+
+    discrete: np.ndarray  # (N, 42, 64) uint8
+    continuous: np.ndarray  # (N, 42, 64) uint8
+    labels: np.ndarray  # (N,) int index into EMOTIONS
+    subjects: np.ndarray  # (N,) str
+    sample_ids: list[str]
+    extract: dict[str, Any]
+    skipped: list[tuple[str, str]]
+
+    def images(self, angle: str) -> np.ndarray:
+        return self.discrete if angle == "discrete" else self.continuous
+
+    def subset(self, mask: np.ndarray) -> FeatureSet:
+        idx = np.flatnonzero(mask)
+        return FeatureSet(self.discrete[idx], self.continuous[idx], self.labels[idx],
+                          self.subjects[idx], [self.sample_ids[i] for i in idx], self.extract,
+                          self.skipped)
+
+
+def load_features(cache: Path, min_valid: float = 0.5) -> FeatureSet:
+    """Reads a cache's finished six-class samples (at least ``min_valid`` valid pairs)."""
+    cache = Path(cache)
+    manifest = cache / "cache.json"
+    if not manifest.exists():
+        raise MeflowError(f"{cache}: not a meflow feature cache (no cache.json); run meflow extract")
+    extract = json.loads(manifest.read_text())["extract"]
+    disc, cont, labels, subjects, ids, skipped = [], [], [], [], [], []
+    for f in sorted((cache / "samples").glob("*.npz")):
+        arrays, meta = load_npz(f)
+        sid = meta.get("sample_id", f.stem)
+        if meta.get("label", -1) < 0:
+            skipped.append((sid, f"emotion {meta.get('emotion')!r} is not one of the six classes"))
+            continue
+        frac = float(arrays["valid"].mean())
+        if frac < min_valid:
+            skipped.append((sid, f"only {frac:.0%} valid frame pairs"))
+            continue
+        disc.append(arrays["pseudo_discrete"])
+        cont.append(arrays["pseudo_continuous"])
+        labels.append(int(meta["label"]))
+        subjects.append(str(meta["subject"]))
+        ids.append(sid)
+    if not ids:
+        raise MeflowError(f"{cache}: no finished six-class samples in the cache")
+    return FeatureSet(np.stack(disc), np.stack(cont), np.array(labels), np.array(subjects), ids,
+                      extract, skipped)
+
+
+def summary_dict(summary: ExtractSummary) -> dict[str, Any]:
+    return asdict(summary)

@@ -1,0 +1,40 @@
+"""Configuration: YAML in, unknown keys rejected with a suggestion, ranges checked."""
+
+from pathlib import Path
+
+import pytest
+
+from meflow.config import ExperimentConfig, ExtractConfig, TrainConfig, from_dict, load_yaml, override
+from meflow.errors import ConfigError
+
+
+def test_yaml_fills_nested_settings(tmp_path: Path) -> None:
+    f = tmp_path / "c.yaml"
+    f.write_text("extract:\n  flow:\n    backend: tvl1\ntrain:\n  epochs: 7\n  lr: 1\n")
+    cfg = load_yaml(ExperimentConfig, f)
+    assert cfg.extract.flow.backend == "tvl1"
+    assert cfg.train.epochs == 7 and cfg.train.lr == 1.0
+    assert cfg.extract.features.window == 64
+
+
+def test_unknown_key_suggests_the_closest(tmp_path: Path) -> None:
+    f = tmp_path / "c.yaml"
+    f.write_text("train:\n  epohcs: 7\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml.*'train\.epohcs'.*did you mean 'epochs'"):
+        load_yaml(ExperimentConfig, f)
+
+
+def test_values_out_of_range_or_of_wrong_type_are_refused() -> None:
+    with pytest.raises(ConfigError, match="train.epochs"):
+        from_dict(TrainConfig, {"epochs": 0})
+    with pytest.raises(ConfigError, match="expected int"):
+        from_dict(TrainConfig, {"epochs": "ten"})
+    with pytest.raises(ConfigError, match="angle_average"):
+        from_dict(ExtractConfig, {"features": {"angle_average": "median"}})
+
+
+def test_overrides() -> None:
+    cfg = override(ExtractConfig(), ["flow.backend=farneback", "features.window=32"])
+    assert cfg.flow.backend == "farneback" and cfg.features.window == 32
+    with pytest.raises(ConfigError, match="did you mean 'flow'"):
+        override(ExtractConfig(), ["flwo.backend=dis"])
