@@ -30,7 +30,9 @@ class Sample:
     frame_pattern: str = "{n}.jpg"
     first_frame: int | None = None
     last_frame: int | None = None
-    bad_frames: frozenset[int] = field(default_factory=frozenset)  # the dataset's damaged-frame list
+    bad_frames: frozenset[int] = field(
+        default_factory=frozenset
+    )  # the dataset's damaged-frame list
     row: int | None = None  # row in the label file (1-based, as a spreadsheet shows it)
 
     @property
@@ -39,6 +41,7 @@ class Sample:
         return f"{self.dataset}_{self.subject}_{self.clip}_{self.onset}".replace("/", "-")
 
     def frame_path(self, n: int) -> Path:
+        """Gives the file of frame ``n`` of this sample's recording."""
         return self.frames_dir / self.frame_pattern.format(n=n)
 
 
@@ -59,11 +62,27 @@ class LoadResult:
     samples: list[Sample]
     issues: list[RowIssue] = field(default_factory=list)
     label_file: Path | None = None
+    dataset: str = ""
+    root: Path | None = None  # the dataset folder given by the user; None = annotations only
+    # valid samples left out by the six-class filter, counted by their normalised own word
+    excluded: dict[str, int] = field(default_factory=dict)
 
     @property
     def class_counts(self) -> Counter[str]:
+        """Gives the number of kept samples per emotion."""
         return Counter(s.emotion for s in self.samples)
 
     @property
     def subjects(self) -> list[str]:
+        """Gives the sorted names of the subjects with at least one kept sample."""
         return sorted({s.subject for s in self.samples})
+
+    @property
+    def dropped(self) -> list[RowIssue]:
+        """Gives the label-file rows that were left out, in row order."""
+        return [i for i in self.issues if i.action == "dropped"]
+
+    @property
+    def repaired(self) -> list[RowIssue]:
+        """Gives the label-file rows that were kept with a change, in row order."""
+        return [i for i in self.issues if i.action == "repaired"]
