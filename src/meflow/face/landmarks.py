@@ -1,0 +1,205 @@
+"""MediaPipe Face Mesh landmarks (478 points) per frame, gap filling and the face crop.
+
+Coordinates are pixels, ``(x, y)``, float32, in the frame the landmarks were found on, with
+pixel centres at integer coordinates (OpenCV's convention: pixel ``img[r, c]`` is at x=c, y=r).
+MediaPipe's "left" is the subject's left (the right-hand side of an unmirrored image).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from meflow.config import FaceConfig
+from meflow.errors import MissingDependencyError, NoFaceError
+
+N_LANDMARKS = 478
+
+
+def _face_mesh_module() -> Any:
+    try:
+        import mediapipe as mp
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise MissingDependencyError(
+            f"mediapipe is needed for face landmarks ({exc}); install meflow's dependencies "
+            "(pip install -e .), mediapipe==0.10.21"
+        ) from None
+    return mp.solutions.face_mesh
+
+
+class LandmarkTracker:
+    """Gives 478 Face Mesh landmarks per frame, tracking one face from frame to frame.
+
+    Use as a context manager (or call :meth:`close`). ``static=True`` detects afresh on every
+    image (for single photographs); the default tracking mode is faster on video and steadier.
+    """
+
+    def __init__(self, cfg: FaceConfig | None = None, static: bool = False) -> None:
+        cfg = cfg or FaceConfig()
+        face_mesh = _face_mesh_module()
+        self._mesh = face_mesh.FaceMesh(
+            static_image_mode=static,
+            max_num_faces=1,
+            refine_landmarks=True,
+            min_detection_confidence=cfg.min_detection_confidence,
+            min_tracking_confidence=cfg.min_tracking_confidence,
+        )
+
+    def __call__(self, frame_bgr: np.ndarray) -> np.ndarray | None:
+        """The (478, 2) float32 pixel landmarks (x, y) of the face in a BGR frame, or None."""
+        import cv2
+
+        if frame_bgr.ndim == 2:
+            rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_GRAY2RGB)
+        else:
+            rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
+        result = self._mesh.process(rgb)
+        faces = result.multi_face_landmarks
+        if not faces:
+            return None
+        h, w = rgb.shape[:2]
+        lm = faces[0].landmark
+        pts = np.array([(p.x, p.y) for p in lm], dtype=np.float32)
+        if pts.shape[0] != N_LANDMARKS:  # pragma: no cover - refine_landmarks is always on
+            return None
+        # MediaPipe's normalised 0..1 spans the image's outer edges; shift to pixel centres
+        pts = pts * np.array([w, h], dtype=np.float32) - np.float32(0.5)
+        return pts
+
+    def close(self) -> None:
+        """Releases the MediaPipe graph."""
+        if self._mesh is not None:
+            self._mesh.close()
+            self._mesh = None
+
+    def __enter__(self) -> LandmarkTracker:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def fill_gaps(points: np.ndarray, max_gap: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gives (points, valid): short gaps interpolated linearly, the rest left NaN and invalid.
+
+    ``points`` is (T, 478, 2) (any trailing shape works) with NaN in frames without a face.
+    A gap of at most ``max_gap`` frames with a detection on both sides is filled by linear
+    interpolation between those two detections; longer gaps and frames before the first or
+    after the last detection stay NaN. ``valid`` is a (T,) bool array.
+    """
+    pts = np.array(points, dtype=np.float32, copy=True)
+    if pts.ndim < 1 or pts.shape[0] == 0:
+        return pts, np.zeros(0, dtype=bool)
+    flat = pts.reshape(pts.shape[0], -1)
+    valid = ~np.isnan(flat).any(axis=1)
+    found = np.flatnonzero(valid)
+    for a, b in itertools.pairwise(found):
+        gap = int(b - a - 1)
+        if 0 < gap <= max_gap:
+            t = (np.arange(1, gap + 1, dtype=np.float64) / (gap + 1))[:, None]
+            fa = flat[a].astype(np.float64)
+            fb = flat[b].astype(np.float64)
+            flat[a + 1 : b] = (fa + t * (fb - fa)).astype(np.float32)
+            valid[a + 1 : b] = True
+    flat[~valid] = np.nan
+    return flat.reshape(pts.shape), valid
+
+
+def track_video(
+    frames: Iterable[np.ndarray] | Iterable[tuple[int, np.ndarray]],
+    cfg: FaceConfig | None = None,
+    name: str = "video",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gives (points (T, 478, 2) float32, valid (T,) bool) for a stream of BGR frames.
+
+    ``frames`` may yield arrays or the ``(index, frame)`` pairs of
+    :func:`meflow.io.open_frames`. Gaps are filled as in :func:`fill_gaps` with
+    ``cfg.max_gap``. Raises :class:`NoFaceError` naming ``name`` if no frame holds a face.
+    """
+    cfg = cfg or FaceConfig()
+    rows: list[np.ndarray] = []
+    missing = np.full((N_LANDMARKS, 2), np.nan, dtype=np.float32)
+    with LandmarkTracker(cfg) as tracker:
+        for item in frames:
+            frame = item[1] if isinstance(item, tuple) else item
+            pts = tracker(frame)
+            rows.append(missing if pts is None else pts)
+    n = len(rows)
+    points = np.stack(rows) if rows else np.empty((0, N_LANDMARKS, 2), dtype=np.float32)
+    points, valid = fill_gaps(points, cfg.max_gap)
+    if not valid.any():
+        raise NoFaceError(f"{name}: no face found in any of {n} frames")
+    return points, valid
+
+
+def face_box(
+    points: np.ndarray, shape: tuple[int, ...], margin: float = 0.15
+) -> tuple[int, int, int, int]:
+    """Gives the (x0, y0, x1, y1) int box around the landmarks, widened and clipped to the image.
+
+    The landmarks' bounding box grows by ``margin`` times its width (height) on each side;
+    ``x1``/``y1`` are exclusive, so ``image[y0:y1, x0:x1]`` is the crop.
+    """
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    pts = pts[~np.isnan(pts).any(axis=1)]
+    if pts.size == 0:
+        raise ValueError("face_box: no finite landmark")
+    h, w = int(shape[0]), int(shape[1])
+    (xmin, ymin), (xmax, ymax) = pts.min(axis=0), pts.max(axis=0)
+    mx, my = margin * (xmax - xmin), margin * (ymax - ymin)
+    x0 = int(np.clip(np.floor(xmin - mx), 0, w - 1))
+    y0 = int(np.clip(np.floor(ymin - my), 0, h - 1))
+    x1 = int(np.clip(np.ceil(xmax + mx) + 1, x0 + 1, w))
+    y1 = int(np.clip(np.ceil(ymax + my) + 1, y0 + 1, h))
+    return x0, y0, x1, y1
+
+
+def crop_transform(box: tuple[int, int, int, int], size: int) -> np.ndarray:
+    """Gives the 2x3 float64 affine that maps image pixels of ``box`` onto a size x size crop.
+
+    Use with ``cv2.warpAffine(image, M, (size, size))``; the box is stretched to the square
+    (its aspect ratio is not kept), pixel centres map to pixel centres.
+    """
+    x0, y0, x1, y1 = box
+    sx = size / float(x1 - x0)
+    sy = size / float(y1 - y0)
+    # pixel-centre convention: u + 0.5 = sx * (x - x0 + 0.5)
+    return np.array(
+        [[sx, 0.0, sx * (0.5 - x0) - 0.5], [0.0, sy, sy * (0.5 - y0) - 0.5]], dtype=np.float64
+    )
+
+
+def to_crop(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Gives the landmarks (..., 2) mapped by a 2x3 affine (e.g. into crop coordinates), float32."""
+    pts = np.asarray(points, dtype=np.float64)
+    m = np.asarray(matrix, dtype=np.float64)
+    out = pts @ m[:, :2].T + m[:, 2]
+    return out.astype(np.float32)
+
+
+def crop_face(
+    image: np.ndarray, points: np.ndarray, cfg: FaceConfig | None = None
+) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]]:
+    """Gives (crop, landmarks in crop pixels, box): the face resized to cfg.crop_size square."""
+    import cv2
+
+    cfg = cfg or FaceConfig()
+    box = face_box(points, image.shape, cfg.crop_margin)
+    m = crop_transform(box, cfg.crop_size)
+    crop = cv2.warpAffine(
+        image,
+        m,
+        (cfg.crop_size, cfg.crop_size),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    return crop, to_crop(points, m), box

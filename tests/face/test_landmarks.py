@@ -1,0 +1,126 @@
+"""Landmark tracking on the real videos, gap filling, and the face crop geometry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import shared_file
+from meflow.config import FaceConfig
+from meflow.errors import NoFaceError
+from meflow.face import crop_face, crop_transform, face_box, fill_gaps, to_crop, track_video
+from meflow.io import open_frames
+
+Tracked = tuple[np.ndarray, np.ndarray, int]  # points, valid, frame width
+
+
+def _track(path: Path, name: str = "clip") -> Tracked:
+    src = open_frames(path)
+    pts, valid = track_video(src, FaceConfig(), name=name)
+    return pts, valid, src.info.width
+
+
+@pytest.fixture(scope="module")
+def single_face(shared_data: Path) -> Tracked:
+    return _track(shared_file(shared_data, "videos/single_face.mp4"))
+
+
+def test_single_face_has_478_landmarks_in_all_72_frames(single_face: Tracked) -> None:
+    pts, valid, width = single_face
+    assert pts.shape == (72, 478, 2)
+    assert pts.dtype == np.float32
+    assert valid.dtype == bool and valid.all()
+    assert np.isfinite(pts).all()
+    # inside the 640x360 frame, and a face-sized spread (not a degenerate cloud)
+    assert (pts[..., 0] > -1).all() and (pts[..., 0] < width).all()
+    assert (pts[..., 1] > -1).all() and (pts[..., 1] < 360).all()
+    spread = pts.max(axis=1) - pts.min(axis=1)
+    assert (spread > 40).all()
+    # tracking is steady: the nose tip (landmark 1) moves little from frame to frame
+    step = np.linalg.norm(np.diff(pts[:, 1], axis=0), axis=1)
+    assert np.median(step) < 3.0
+
+
+def test_no_face_video_raises_no_face_error(shared_data: Path) -> None:
+    path = shared_file(shared_data, "videos/no_face.mp4")
+    with pytest.raises(NoFaceError, match=r"no_face\.mp4: no face found in any of 95 frames"):
+        _track(path, name=path.name)
+
+
+def test_frames_after_the_face_leaves_are_invalid(shared_data: Path) -> None:
+    # By inspection: frames 0..71 show the man, at frame 72 the video cuts to a sky (169 frames).
+    pts, valid, _ = _track(shared_file(shared_data, "videos/face_noface.mov"))
+    assert valid.shape == (169,)
+    assert valid[:60].all()
+    assert not valid[80:].any()
+    assert np.isnan(pts[80:]).all()
+    assert np.isfinite(pts[:60]).all()
+
+
+def test_fill_gaps_interpolates_short_gaps_exactly() -> None:
+    t = 16
+    base = np.arange(478 * 2, dtype=np.float32).reshape(478, 2)
+    pts = np.stack([base + 10.0 * i for i in range(t)])  # moves linearly: 10 px per frame
+    truth = pts.copy()
+    missing = [0, 1, 5, 6, 9, 10, 11, 12, 13, 15]  # leading 2, gap 2, gap 5, trailing 1
+    pts[missing] = np.nan
+    out, valid = fill_gaps(pts, max_gap=3)
+    expect_valid = np.array([i not in (0, 1, 9, 10, 11, 12, 13, 15) for i in range(t)])
+    np.testing.assert_array_equal(valid, expect_valid)
+    np.testing.assert_allclose(out[5], truth[5], atol=1e-3)  # 1/3 of the way from 4 to 7
+    np.testing.assert_allclose(out[6], truth[6], atol=1e-3)
+    np.testing.assert_array_equal(out[[2, 3, 4, 7, 8, 14]], truth[[2, 3, 4, 7, 8, 14]])
+    assert np.isnan(out[~valid]).all()
+    assert np.isnan(pts[5]).all()  # the input is not modified in place
+
+
+def test_fill_gaps_limits() -> None:
+    pts = np.zeros((5, 478, 2), dtype=np.float32)
+    pts[2] = np.nan
+    out, valid = fill_gaps(pts, max_gap=0)  # 0: never interpolate
+    assert valid.tolist() == [True, True, False, True, True]
+    out, valid = fill_gaps(np.full((4, 478, 2), np.nan), max_gap=3)
+    assert not valid.any() and np.isnan(out).all()
+    out, valid = fill_gaps(np.empty((0, 478, 2)), max_gap=3)
+    assert out.shape == (0, 478, 2) and valid.shape == (0,)
+
+
+def test_face_box_adds_margin_and_clips() -> None:
+    pts = np.array([[100.0, 50.0], [200.0, 150.0]])
+    assert face_box(pts, (480, 640), margin=0.1) == (90, 40, 211, 161)
+    assert face_box(pts, (480, 640), margin=0.0) == (100, 50, 201, 151)
+    # clipped to a 120x180 image
+    assert face_box(pts, (120, 180), margin=0.5) == (50, 0, 180, 120)
+    with pytest.raises(ValueError):
+        face_box(np.full((3, 2), np.nan), (10, 10), 0.1)
+
+
+def test_crop_transform_maps_the_box_onto_the_square_crop() -> None:
+    cv2 = pytest.importorskip("cv2")
+    box = (40, 20, 140, 70)  # 100 x 50 pixels
+    m = crop_transform(box, 200)
+    # outer pixel edges map onto the crop's outer edges (pixel centres at integers)
+    corners = to_crop(np.array([[39.5, 19.5], [139.5, 69.5]]), m)
+    np.testing.assert_allclose(corners, [[-0.5, -0.5], [199.5, 199.5]], atol=1e-5)
+    # a bright dot lands where to_crop says
+    img = np.zeros((100, 200), dtype=np.float32)
+    img[45, 90] = 1.0
+    crop = cv2.warpAffine(img, m, (200, 200), flags=cv2.INTER_LINEAR)
+    y, x = np.unravel_index(np.argmax(crop), crop.shape)
+    u, v = to_crop(np.array([90.0, 45.0]), m)
+    assert abs(x - u) <= 1 and abs(y - v) <= 2
+
+
+def test_crop_face_gives_landmarks_in_crop_pixels(single_face: Tracked) -> None:
+    pts = single_face[0][0]
+    frame = np.zeros((360, 640, 3), dtype=np.uint8)
+    cfg = FaceConfig()
+    crop, cpts, _ = crop_face(frame, pts, cfg)
+    assert crop.shape == (cfg.crop_size, cfg.crop_size, 3)
+    assert cpts.shape == (478, 2) and cpts.dtype == np.float32
+    lo, hi = cpts.min(axis=0), cpts.max(axis=0)
+    # the landmarks fill the crop up to the margin: margin / (1 + 2 margin) of the side
+    edge = cfg.crop_size * cfg.crop_margin / (1 + 2 * cfg.crop_margin)
+    assert (lo > edge - 3).all() and (hi < cfg.crop_size - edge + 3).all()
