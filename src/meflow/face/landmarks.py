@@ -7,8 +7,11 @@ MediaPipe's "left" is the subject's left (the right-hand side of an unmirrored i
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import Iterable
+import os
+import sys
+from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import Any
 
@@ -21,6 +24,10 @@ N_LANDMARKS = 478
 
 
 def _face_mesh_module() -> Any:
+    # MediaPipe and TFLite log start-up chatter to stderr through glog/absl; keep the console
+    # for meflow's own messages unless the user asked for those logs.
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         import mediapipe as mp
     except ImportError as exc:  # pragma: no cover - depends on the installation
@@ -29,6 +36,28 @@ def _face_mesh_module() -> Any:
             "(pip install -e .), mediapipe==0.10.21"
         ) from None
     return mp.solutions.face_mesh
+
+
+@contextlib.contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Silences what native code (glog/absl in MediaPipe) writes to fd 2 while it starts up."""
+    if os.environ.get("MEFLOW_MEDIAPIPE_LOGS"):
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (e.g. captured): nothing to silence
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 class LandmarkTracker:
@@ -41,13 +70,15 @@ class LandmarkTracker:
     def __init__(self, cfg: FaceConfig | None = None, static: bool = False) -> None:
         cfg = cfg or FaceConfig()
         face_mesh = _face_mesh_module()
-        self._mesh = face_mesh.FaceMesh(
-            static_image_mode=static,
-            max_num_faces=1,
-            refine_landmarks=True,
-            min_detection_confidence=cfg.min_detection_confidence,
-            min_tracking_confidence=cfg.min_tracking_confidence,
-        )
+        with quiet_native_stderr():
+            self._mesh = face_mesh.FaceMesh(
+                static_image_mode=static,
+                max_num_faces=1,
+                refine_landmarks=True,
+                min_detection_confidence=cfg.min_detection_confidence,
+                min_tracking_confidence=cfg.min_tracking_confidence,
+            )
+        self._first = True
 
     def __call__(self, frame_bgr: np.ndarray) -> np.ndarray | None:
         """The (478, 2) float32 pixel landmarks (x, y) of the face in a BGR frame, or None."""
@@ -57,7 +88,12 @@ class LandmarkTracker:
             rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_GRAY2RGB)
         else:
             rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
-        result = self._mesh.process(rgb)
+        if self._first:  # the graph logs its start-up warnings on the first frame
+            with quiet_native_stderr():
+                result = self._mesh.process(rgb)
+            self._first = False
+        else:
+            result = self._mesh.process(rgb)
         faces = result.multi_face_landmarks
         if not faces:
             return None

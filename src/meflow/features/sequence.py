@@ -64,12 +64,13 @@ class SequenceExtractor:
 
     def landmarks(self, frames: Iterable[np.ndarray | None], timings: dict[str, float]) -> np.ndarray:
         """(frames, 478, 2) float32 landmark pixels, NaN where no face or no frame."""
-        from meflow.face.landmarks import LandmarkTracker
+        from meflow.face.landmarks import LandmarkTracker, quiet_native_stderr
 
         rows: list[np.ndarray] = []
         missing = np.full((N_LANDMARKS, 2), np.nan, dtype=np.float32)
         # A fresh tracker per sequence: results do not depend on what was processed before.
-        with LandmarkTracker(self.cfg.face) as tracker:
+        # MediaPipe's native threads log start-up chatter at unpredictable moments of the pass.
+        with quiet_native_stderr(), LandmarkTracker(self.cfg.face) as tracker:
             for frame in _timed(frames, timings):
                 t0 = time.perf_counter()
                 pts = tracker(frame) if frame is not None else None
