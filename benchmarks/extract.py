@@ -39,7 +39,9 @@ print(json.dumps({{"wall": wall, "frames": feats.frames, "valid": int(feats.vali
   "timings": feats.timings, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -73,9 +75,11 @@ def bench_video(video: Path, backends: list[str]) -> None:
     print(f"\n== {video.name} (one process, one worker) ==")
     for b in backends:
         r = _video_run(str(video), b)
-        print(f"{b:>9}: {r['frames'] / r['wall']:6.1f} frames/s end to end (incl. start-up), "
-              f"{r['frames'] / sum(r['timings'].values()):6.1f} frames/s in the stages; "
-              f"peak {r['peak_mb']:.0f} MB")
+        print(
+            f"{b:>9}: {r['frames'] / r['wall']:6.1f} frames/s end to end (incl. start-up), "
+            f"{r['frames'] / sum(r['timings'].values()):6.1f} frames/s in the stages; "
+            f"peak {r['peak_mb']:.0f} MB"
+        )
         print(f"{'':>11}{_split(r['timings'])}")
 
 
@@ -85,8 +89,11 @@ def bench_memory(video: Path) -> None:
         short = _video_run(str(video), "dis")
         longr = _video_run(str(long), "dis")
     growth = longr["peak_mb"] / short["peak_mb"] - 1
-    print(f"\n== memory: {short['frames']} frames peak {short['peak_mb']:.0f} MB; "
-          f"{longr['frames']} frames (10x) peak {longr['peak_mb']:.0f} MB; growth {100 * growth:+.1f}% ==")
+    print(
+        f"\n== memory: {short['frames']} frames peak {short['peak_mb']:.0f} MB; "
+        f"{longr['frames']} frames (10x) peak {longr['peak_mb']:.0f} MB; "
+        f"growth {100 * growth:+.1f}% =="
+    )
 
 
 def bench_dataset(synth: Path | None, workers: int, backend: str) -> None:
@@ -106,20 +113,29 @@ def bench_dataset(synth: Path | None, workers: int, backend: str) -> None:
         samples = load_dataset("casme3", root=data).samples
         cfg = override(ExtractConfig(), [f"flow.backend={backend}"])
         t0 = time.perf_counter()
-        s = extract_dataset(samples, Path(d) / "cache", cfg, dataset="casme3", workers=workers, progress=False)
+        s = extract_dataset(
+            samples, Path(d) / "cache", cfg, dataset="casme3", workers=workers, progress=False
+        )
         wall = time.perf_counter() - t0
         frames = s.frames
-        print(f"\n== synthetic set, {backend}, {workers} worker(s): {len(samples)} samples, {frames} frames "
-              f"in {wall:.1f} s -> {frames / wall:.1f} frames/s end to end (incl. worker start-up) ==")
+        print(
+            f"\n== synthetic set, {backend}, {workers} worker(s): {len(samples)} samples, "
+            f"{frames} frames "
+            f"in {wall:.1f} s -> {frames / wall:.1f} frames/s end to end (incl. worker start-up) =="
+        )
         print(f"   worker time split: {_split(s.timings)}")
         pool = s.timings.get("pooling", 0.0) / (sum(s.timings.values()) or 1.0)
         print(f"   region pooling + discretisation share: {100 * pool:.1f}%")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--video", type=Path, default=SHARED / "videos" / "single_face.mp4")
-    ap.add_argument("--synth", type=Path, help="an existing synthetic set (default: make 8 subjects)")
+    ap.add_argument(
+        "--synth", type=Path, help="an existing synthetic set (default: make 8 subjects)"
+    )
     ap.add_argument("--backends", nargs="+", default=["dis", "farneback", "tvl1", "lk-dense"])
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--skip-dataset", action="store_true")

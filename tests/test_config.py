@@ -4,7 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from meflow.config import ExperimentConfig, ExtractConfig, TrainConfig, from_dict, load_yaml, override
+from meflow.config import (
+    ExperimentConfig,
+    ExtractConfig,
+    TrainConfig,
+    from_dict,
+    load_yaml,
+    override,
+)
 from meflow.errors import ConfigError
 
 
@@ -25,7 +32,7 @@ def test_unknown_key_suggests_the_closest(tmp_path: Path) -> None:
 
 
 def test_values_out_of_range_or_of_wrong_type_are_refused() -> None:
-    with pytest.raises(ConfigError, match="train.epochs"):
+    with pytest.raises(ConfigError, match=r"train\.epochs"):
         from_dict(TrainConfig, {"epochs": 0})
     with pytest.raises(ConfigError, match="expected int"):
         from_dict(TrainConfig, {"epochs": "ten"})

@@ -17,6 +17,13 @@ from meflow.experiments import reproduce, train_model
 from meflow.features.extract import extract_dataset, extract_video, load_features
 
 __all__ = [
-    "ExperimentConfig", "ExtractConfig", "extract_dataset", "extract_video", "load_dataset",
-    "load_features", "load_yaml", "reproduce", "train_model",
+    "ExperimentConfig",
+    "ExtractConfig",
+    "extract_dataset",
+    "extract_video",
+    "load_dataset",
+    "load_features",
+    "load_yaml",
+    "reproduce",
+    "train_model",
 ]

@@ -11,18 +11,27 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from meflow import __version__
 from meflow.errors import MeflowError
 
 COMMANDS = (
-    "stats", "synth", "regions", "extract", "train", "evaluate", "reproduce", "demo",
-    "gender", "predict",
+    "stats",
+    "synth",
+    "regions",
+    "extract",
+    "train",
+    "evaluate",
+    "reproduce",
+    "demo",
+    "gender",
+    "predict",
 )
 
 
-def _available() -> dict[str, object]:
-    modules = {}
+def _available() -> dict[str, Any]:
+    modules: dict[str, Any] = {}
     for name in COMMANDS:
         try:
             modules[name] = importlib.import_module(f"meflow.commands.{name}")
@@ -40,9 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"meflow {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module in _available().items():
-        p = sub.add_parser(name, help=module.HELP, description=module.HELP)  # type: ignore[attr-defined]
-        module.add_arguments(p)  # type: ignore[attr-defined]
-        p.set_defaults(_run=module.run)  # type: ignore[attr-defined]
+        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
     return parser
 
 

@@ -79,11 +79,14 @@ class FeatureConfig:
     angle_average: str = "circular"  # 'arithmetic' (paper's literal formula), 'circular', 'vector'
     sectors: int = 8
     window: int = 64
-    anchor: str = "apex"  # where the window is centred: 'apex', 'onset' or 'middle' (of onset..offset)
+    anchor: str = (
+        "apex"  # where the window is centred: 'apex', 'onset' or 'middle' (of onset..offset)
+    )
 
     def __post_init__(self) -> None:
-        _check_choice("features", "angle_average", self.angle_average,
-                      ("arithmetic", "circular", "vector"))
+        _check_choice(
+            "features", "angle_average", self.angle_average, ("arithmetic", "circular", "vector")
+        )
         _check_choice("features", "anchor", self.anchor, ("apex", "onset", "middle"))
         _check_range("features", "sectors", self.sectors, 2, 256)
         _check_range("features", "window", self.window, 2, 4096)
@@ -118,8 +121,9 @@ class TrainConfig:
     def __post_init__(self) -> None:
         _check_choice("train", "scale", self.scale, ("n", "s", "m"))
         _check_choice("train", "angle", self.angle, ("discrete", "continuous"))
-        _check_choice("train", "imbalance", self.imbalance,
-                      ("weighted-loss", "balanced-sampler", "none"))
+        _check_choice(
+            "train", "imbalance", self.imbalance, ("weighted-loss", "balanced-sampler", "none")
+        )
         _check_choice("train", "device", self.device, ("auto", "cpu", "cuda"))
         _check_range("train", "epochs", self.epochs, 1, 10000)
         _check_range("train", "batch_size", self.batch_size, 1, 4096)
@@ -183,7 +187,9 @@ def from_dict(cls: type[T], data: dict[str, Any] | None, where: str = "") -> T:
 def _coerce(path: str, value: Any, tp: Any) -> Any:
     if tp is float and isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
-    if tp in (int, str, bool) and not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
+    if (tp in (int, str, bool) and not isinstance(value, tp)) or (
+        tp is int and isinstance(value, bool)
+    ):
         raise ConfigError(f"{path}: expected {tp.__name__}, got {value!r}")
     return value
 

@@ -10,8 +10,9 @@ class MeflowError(Exception):
 class LabelFileError(MeflowError):
     """A malformed annotation file: names the file, the row and the column."""
 
-    def __init__(self, path: object, message: str, row: int | None = None,
-                 column: str | None = None) -> None:
+    def __init__(
+        self, path: object, message: str, row: int | None = None, column: str | None = None
+    ) -> None:
         where = str(path)
         if row is not None:
             where += f", row {row}"

@@ -22,9 +22,12 @@ from meflow.errors import MeflowError
 
 # Table 1 of the paper (micro ROC-AUC), for the column beside meflow's numbers.
 PAPER_TABLE1: dict[tuple[str, str], float] = {
-    ("all", "continuous"): 0.57, ("all", "discrete"): 0.59,
-    ("male", "continuous"): 0.53, ("male", "discrete"): 0.60,
-    ("female", "continuous"): 0.55, ("female", "discrete"): 0.62,
+    ("all", "continuous"): 0.57,
+    ("all", "discrete"): 0.59,
+    ("male", "continuous"): 0.53,
+    ("male", "discrete"): 0.60,
+    ("female", "continuous"): 0.55,
+    ("female", "discrete"): 0.62,
 }
 ANGLES = ("discrete", "continuous")
 
@@ -45,12 +48,17 @@ class CellResult:
 
     def row(self) -> dict[str, Any]:
         """The results.json row of this cell."""
-        return {"subset": self.subset, "angle": self.angle, **self.metrics,
-                "paper_micro_roc_auc": PAPER_TABLE1.get((self.subset, self.angle))}
+        return {
+            "subset": self.subset,
+            "angle": self.angle,
+            **self.metrics,
+            "paper_micro_roc_auc": PAPER_TABLE1.get((self.subset, self.angle)),
+        }
 
 
-def evaluate_predictions(y: np.ndarray, probs: np.ndarray, subjects: np.ndarray,
-                         n_boot: int, seed: int) -> dict[str, Any]:
+def evaluate_predictions(
+    y: np.ndarray, probs: np.ndarray, subjects: np.ndarray, n_boot: int, seed: int
+) -> dict[str, Any]:
     """Metrics of out-of-fold predictions, with bootstrap intervals over subjects."""
     from meflow.evaluation.bootstrap import bootstrap_ci
     from meflow.evaluation.metrics import compute_metrics, micro_roc_auc
@@ -60,16 +68,27 @@ def evaluate_predictions(y: np.ndarray, probs: np.ndarray, subjects: np.ndarray,
     return {
         "micro_roc_auc": m["micro_roc_auc"],
         "micro_roc_auc_ci": [ci.low, ci.high] if ci is not None else None,
-        "macro_roc_auc": m["macro_roc_auc"], "uf1": m["uf1"], "uar": m["uar"],
-        "accuracy": m["accuracy"], "n_samples": int(len(y)),
+        "macro_roc_auc": m["macro_roc_auc"],
+        "uf1": m["uf1"],
+        "uar": m["uar"],
+        "accuracy": m["accuracy"],
+        "n_samples": len(y),
         "n_subjects": int(np.unique(subjects).size),
         "class_counts": {EMOTIONS[c]: int((y == c).sum()) for c in range(len(EMOTIONS))},
     }
 
 
-def run_cell(images: np.ndarray, y: np.ndarray, subjects: np.ndarray, sample_ids: list[str],
-             cfg: ExperimentConfig, subset: str, angle: str, progress: bool = True,
-             log: Callable[[str], None] | None = None) -> CellResult:
+def run_cell(
+    images: np.ndarray,
+    y: np.ndarray,
+    subjects: np.ndarray,
+    sample_ids: list[str],
+    cfg: ExperimentConfig,
+    subset: str,
+    angle: str,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> CellResult:
     """Cross-validates one (subset, angle) configuration."""
     from meflow.training.loop import cross_validate
 
@@ -82,12 +101,14 @@ def run_cell(images: np.ndarray, y: np.ndarray, subjects: np.ndarray, sample_ids
     metrics = evaluate_predictions(y, cv.probs, subjects, ev.bootstrap, ev.seed)
     metrics["fold_micro_roc_auc"] = cv.fold_micro_auc
     metrics["best_epochs"] = cv.best_epochs
-    return CellResult(subset, angle, y, cv.probs, subjects, sample_ids, cv.fold, metrics,
-                      cv.histories)
+    return CellResult(
+        subset, angle, y, cv.probs, subjects, sample_ids, cv.fold, metrics, cv.histories
+    )
 
 
-def subset_masks(subjects: np.ndarray, attribute: dict[str, str | None] | None,
-                 stratify_by: str = "gender") -> dict[str, np.ndarray]:
+def subset_masks(
+    subjects: np.ndarray, attribute: dict[str, str | None] | None, stratify_by: str = "gender"
+) -> dict[str, np.ndarray]:
     """Boolean sample masks: 'all' (every sample with a known attribute) and one per value."""
     if attribute is None:
         return {"all": np.ones(len(subjects), bool)}
@@ -101,7 +122,9 @@ def subset_masks(subjects: np.ndarray, attribute: dict[str, str | None] | None,
     return masks
 
 
-def compare_to_pooled(cells: dict[tuple[str, str], CellResult], n_boot: int, seed: int) -> list[dict[str, Any]]:
+def compare_to_pooled(
+    cells: dict[tuple[str, str], CellResult], n_boot: int, seed: int
+) -> list[dict[str, Any]]:
     """Paired bootstrap: each stratified cell vs the pooled model on the same test samples."""
     from meflow.evaluation.bootstrap import paired_bootstrap_diff
     from meflow.evaluation.metrics import micro_roc_auc
@@ -113,23 +136,47 @@ def compare_to_pooled(cells: dict[tuple[str, str], CellResult], n_boot: int, see
             continue
         index = {sid: i for i, sid in enumerate(pooled.sample_ids)}
         take = np.array([index[s] for s in cell.sample_ids])
-        d = paired_bootstrap_diff(cell.y, cell.probs, pooled.probs[take], cell.subjects,
-                                  micro_roc_auc, n=max(n_boot, 1), seed=seed)
-        rows.append({
-            "subset": subset, "angle": angle,
-            "stratified_micro_roc_auc": micro_roc_auc(cell.y, cell.probs),
-            "pooled_micro_roc_auc": micro_roc_auc(cell.y, pooled.probs[take]),
-            "difference": d.point, "difference_ci": [d.low, d.high],
-            "verdict": ("stratified better" if d.low > 0 else
-                        "pooled better" if d.high < 0 else "no clear difference (interval spans 0)"),
-        })
+        d = paired_bootstrap_diff(
+            cell.y,
+            cell.probs,
+            pooled.probs[take],
+            cell.subjects,
+            micro_roc_auc,
+            n=max(n_boot, 1),
+            seed=seed,
+        )
+        rows.append(
+            {
+                "subset": subset,
+                "angle": angle,
+                "stratified_micro_roc_auc": micro_roc_auc(cell.y, cell.probs),
+                "pooled_micro_roc_auc": micro_roc_auc(cell.y, pooled.probs[take]),
+                "difference": d.point,
+                "difference_ci": [d.low, d.high],
+                "verdict": (
+                    "stratified better"
+                    if d.low > 0
+                    else "pooled better"
+                    if d.high < 0
+                    else "no clear difference (interval spans 0)"
+                ),
+            }
+        )
     return rows
 
 
-def reproduce(cache: Path, out: Path, cfg: ExperimentConfig, *, demographics: Path | None = None,
-              stratify_by: str = "gender", angles: tuple[str, ...] = ANGLES,
-              progress: bool = True, log: Callable[[str], None] | None = None,
-              only_all: bool = False) -> dict[str, Any]:
+def reproduce(
+    cache: Path,
+    out: Path,
+    cfg: ExperimentConfig,
+    *,
+    demographics: Path | None = None,
+    stratify_by: str = "gender",
+    angles: tuple[str, ...] = ANGLES,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+    only_all: bool = False,
+) -> dict[str, Any]:
     """Runs the grid on a cache and writes results.json/.md/.csv and the report into ``out``."""
     import time
 
@@ -149,10 +196,18 @@ def reproduce(cache: Path, out: Path, cfg: ExperimentConfig, *, demographics: Pa
         table = read_demographics(table_path, column=stratify_by)
         missing = sorted(set(feats.subjects) - set(table.index))
         if missing:
-            raise MeflowError(f"{table_path}: {len(missing)} subject(s) of the cache are not in the "
-                              f"table, e.g. {missing[0]!r}")
-        attribute = {s: (None if v is None or v != v else str(v)) for s, v in table[stratify_by].items()}
-        excluded = [sid for sid, s in zip(feats.sample_ids, feats.subjects, strict=True) if attribute[s] is None]
+            raise MeflowError(
+                f"{table_path}: {len(missing)} subject(s) of the cache are not in the "
+                f"table, e.g. {missing[0]!r}"
+            )
+        attribute = {
+            str(s): (None if v is None or v != v else str(v)) for s, v in table[stratify_by].items()
+        }
+        excluded = [
+            sid
+            for sid, s in zip(feats.sample_ids, feats.subjects, strict=True)
+            if attribute[s] is None
+        ]
     elif demographics is not None:
         raise MeflowError(f"{demographics}: no such demographics table")
     else:
@@ -162,24 +217,46 @@ def reproduce(cache: Path, out: Path, cfg: ExperimentConfig, *, demographics: Pa
     for subset, mask in masks.items():
         sub = feats.subset(mask)
         for angle in angles:
-            say(f"[{subset} / {angle}] {len(sub.labels)} samples from "
-                f"{np.unique(sub.subjects).size} subjects")
-            cells[(subset, angle)] = run_cell(sub.images(angle), sub.labels, sub.subjects,
-                                              sub.sample_ids, cfg, subset, angle, progress, log)
+            say(
+                f"[{subset} / {angle}] {len(sub.labels)} samples from "
+                f"{np.unique(sub.subjects).size} subjects"
+            )
+            cells[(subset, angle)] = run_cell(
+                sub.images(angle),
+                sub.labels,
+                sub.subjects,
+                sub.sample_ids,
+                cfg,
+                subset,
+                angle,
+                progress,
+                log,
+            )
     comparisons = compare_to_pooled(cells, cfg.evaluate.bootstrap, cfg.evaluate.seed)
     summary = {
-        "cache": str(cache), "demographics": str(table_path) if attribute is not None else None,
-        "stratify_by": stratify_by, "excluded_samples": excluded,
+        "cache": str(cache),
+        "demographics": str(table_path) if attribute is not None else None,
+        "stratify_by": stratify_by,
+        "excluded_samples": excluded,
         "skipped_samples": [{"sample_id": s, "reason": r} for s, r in feats.skipped],
         "seconds": time.perf_counter() - t0,
     }
     return write_results(out, cells, comparisons, cfg, feats, summary)
 
 
-def train_model(cache: Path, model_path: Path, cfg: ExperimentConfig, *, angle: str | None = None,
-                subset: str = "all", demographics: Path | None = None, stratify_by: str = "gender",
-                progress: bool = True, log: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Trains one model on every sample of a cache (held-out subjects for early stopping) and saves it.
+def train_model(
+    cache: Path,
+    model_path: Path,
+    cfg: ExperimentConfig,
+    *,
+    angle: str | None = None,
+    subset: str = "all",
+    demographics: Path | None = None,
+    stratify_by: str = "gender",
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Trains one model on all samples of a cache (held-out subjects stop it early); saves it.
 
     The model file carries the cache's extraction settings, so ``meflow predict`` processes new
     videos exactly as the training data were processed.
@@ -205,10 +282,16 @@ def train_model(cache: Path, model_path: Path, cfg: ExperimentConfig, *, angle: 
     from meflow.config import to_dict
 
     meta = {
-        "classes": list(EMOTIONS), "angle": angle, "subset": subset, "stratify_by": stratify_by,
-        "extract": feats.extract, "train": to_dict(tcfg),
-        "n_samples": len(feats.labels), "n_subjects": int(np.unique(feats.subjects).size),
-        "best_epoch": res.best_epoch, "fps": 30.0,
+        "classes": list(EMOTIONS),
+        "angle": angle,
+        "subset": subset,
+        "stratify_by": stratify_by,
+        "extract": feats.extract,
+        "train": to_dict(tcfg),
+        "n_samples": len(feats.labels),
+        "n_subjects": int(np.unique(feats.subjects).size),
+        "best_epoch": res.best_epoch,
+        "fps": 30.0,
     }
     save_checkpoint(model_path, res.model, meta)
     return meta

@@ -29,7 +29,7 @@ def backend(request: pytest.FixtureRequest) -> tuple[str, FlowBackend]:
 
 
 def test_registry_lists_the_four_backends() -> None:
-    assert set(FLOW_BACKENDS) == {"farneback", "dis", "tvl1", "lk-dense"}
+    assert set(FLOW_BACKENDS) == {"farneback", "dis", "dis-medium", "tvl1", "lk-dense"}
 
 
 def test_unknown_backend_names_the_valid_ones_and_the_closest() -> None:

@@ -99,8 +99,12 @@ def test_modes() -> None:
         compensate(flow, p, p, "rigit")
 
 
-@pytest.mark.parametrize("backend", ["dis", "lk-dense"])
-def test_head_rotation_and_shift_compensate_to_near_zero(backend: str) -> None:
+@pytest.mark.parametrize(
+    ("backend", "tolerance"),
+    # the fast default DIS trades accuracy for speed (docs/flow.md): its residual is larger
+    [("dis", 0.1), ("dis-medium", 0.06), ("lk-dense", 0.06)],
+)
+def test_head_rotation_and_shift_compensate_to_near_zero(backend: str, tolerance: float) -> None:
     import cv2
     from skimage import data
 
@@ -116,7 +120,7 @@ def test_head_rotation_and_shift_compensate_to_near_zero(backend: str) -> None:
     before = np.hypot(*np.moveaxis(flow[inner, inner], -1, 0))
     after = np.hypot(*np.moveaxis(residual[inner, inner], -1, 0))
     assert np.median(before) > 0.8
-    assert np.median(after) < 0.06
+    assert np.median(after) < tolerance
     labels = np.zeros((SIZE, SIZE), np.uint8)
     labels[inner, inner] = 1
     mag, _ = pool_regions(residual, labels, n_regions=1)

@@ -12,14 +12,20 @@ HELP = "make the synthetic set, extract it, run the Table 1 grid and train a mod
 
 # Training settings that keep the demo within a few minutes on a 2-core CPU (see README);
 # anything given on the command line wins.
-DEMO_DEFAULTS = ("train.epochs=12", "evaluate.folds=4", "evaluate.bootstrap=500", "train.patience=4")
+DEMO_DEFAULTS = (
+    "train.epochs=12",
+    "evaluate.folds=4",
+    "evaluate.bootstrap=500",
+    "train.patience=4",
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, required=True, help="folder for data, cache, results, model")
     p.add_argument("--subjects", type=int, default=16, help="synthetic subjects (default 16)")
-    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
-                   help="extraction processes")
+    p.add_argument(
+        "--workers", type=int, default=min(2, os.cpu_count() or 1), help="extraction processes"
+    )
     add_experiment_settings(p)
 
 
@@ -46,11 +52,19 @@ def run(args: argparse.Namespace) -> int:
         print("      (already there)")
     print(f"[2/4] features -> {cache}")
     loaded = load_dataset("casme3", root=data)
-    summary = extract_dataset(loaded.samples, cache, ExtractConfig(), dataset="casme3",
-                              workers=args.workers, progress=progress,
-                              subjects_table=data / "subjects.csv")
-    print(f"      {summary.extracted} extracted, {summary.done_before} cached, "
-          f"{len(summary.failed)} failed ({summary.seconds:.0f} s)")
+    summary = extract_dataset(
+        loaded.samples,
+        cache,
+        ExtractConfig(),
+        dataset="casme3",
+        workers=args.workers,
+        progress=progress,
+        subjects_table=data / "subjects.csv",
+    )
+    print(
+        f"      {summary.extracted} extracted, {summary.done_before} cached, "
+        f"{len(summary.failed)} failed ({summary.seconds:.0f} s)"
+    )
     for sid, reason in summary.failed:
         print(f"      failed {sid}: {reason}")
     print(f"[3/4] Table 1 grid -> {out}")
@@ -60,9 +74,13 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(result["table"])
     for c in result["comparisons"]:
-        print(f"{c['subset']:>7} / {c['angle']:<10} vs all: {c['difference']:+.3f} "
-              f"[{c['difference_ci'][0]:+.3f}, {c['difference_ci'][1]:+.3f}]  {c['verdict']}")
-    print(f"\nresults: {out / 'results.json'}   report: {out / 'report.md'}   "
-          f"model: {out / 'model.safetensors'}")
+        print(
+            f"{c['subset']:>7} / {c['angle']:<10} vs all: {c['difference']:+.3f} "
+            f"[{c['difference_ci'][0]:+.3f}, {c['difference_ci'][1]:+.3f}]  {c['verdict']}"
+        )
+    print(
+        f"\nresults: {out / 'results.json'}   report: {out / 'report.md'}   "
+        f"model: {out / 'model.safetensors'}"
+    )
     print(f"demo finished in {time.perf_counter() - t0:.0f} s")
     return 0

@@ -23,8 +23,15 @@ def run(args: argparse.Namespace) -> int:
     cfg = experiment_settings(args)
     angle = args.angle or cfg.train.angle
     # One cell: the pooled subset, one angle variant; demographics are not needed.
-    result = reproduce(args.cache, args.out, cfg, demographics=None, angles=(angle,),
-                       progress=not args.quiet, only_all=True)
+    result = reproduce(
+        args.cache,
+        args.out,
+        cfg,
+        demographics=None,
+        angles=(angle,),
+        progress=not args.quiet,
+        only_all=True,
+    )
     print(result["table"])
     print(f"results: {args.out / 'results.json'}   report: {args.out / 'report.md'}")
     return 0

@@ -6,24 +6,38 @@ import argparse
 import os
 from pathlib import Path
 
+from meflow.config import ExtractConfig
+
 HELP = "compute optical-flow region features and 42x64 pseudo-images (dataset or video)"
 
 
 def add_extract_settings(p: argparse.ArgumentParser) -> None:
     """Options shared by commands that run the extraction (extract, demo)."""
-    p.add_argument("--config", type=Path, help="YAML file of extraction settings "
-                   "(sections preprocess, face, flow, features)")
+    p.add_argument(
+        "--config",
+        type=Path,
+        help="YAML file of extraction settings (sections preprocess, face, flow, features)",
+    )
     p.add_argument("--flow", help="optical-flow backend: dis (default), farneback, tvl1, lk-dense")
-    p.add_argument("--angle-average", choices=("arithmetic", "circular", "vector"),
-                   help="how angles are averaged in a region (default circular)")
+    p.add_argument(
+        "--angle-average",
+        choices=("arithmetic", "circular", "vector"),
+        help="how angles are averaged in a region (default circular)",
+    )
     p.add_argument("--motion", choices=("none", "rigid"), help="head-motion compensation")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="any extraction setting, e.g. --set preprocess.equalization=clahe")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any extraction setting, e.g. --set preprocess.equalization=clahe",
+    )
 
 
-def extract_settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def extract_settings(args: argparse.Namespace) -> ExtractConfig:
     """The ExtractConfig of the command line (YAML, then shortcuts, then --set)."""
-    from meflow.config import ExtractConfig, load_yaml, override
+    from meflow.config import load_yaml, override
 
     cfg = load_yaml(ExtractConfig, args.config) if args.config else ExtractConfig()
     sets = list(args.overrides)
@@ -46,12 +60,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--video", type=Path, nargs="+", help="video file(s) or folder(s) of frames")
     p.add_argument("--root", type=Path, help="dataset folder (with --dataset)")
     p.add_argument("--labels", type=Path, help="label file, if not found inside --root")
-    p.add_argument("--out", type=Path, required=True, help="cache folder (dataset) or output folder (video)")
-    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
-                   help="parallel processes (default: min(2, cores))")
+    p.add_argument(
+        "--out", type=Path, required=True, help="cache folder (dataset) or output folder (video)"
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="parallel processes (default: min(2, cores))",
+    )
     p.add_argument("--retry-failed", action="store_true", help="retry samples that failed before")
-    p.add_argument("--figures", action="store_true",
-                   help="also draw a pseudo-image and one frame pair's flow over the face")
+    p.add_argument(
+        "--figures",
+        action="store_true",
+        help="also draw a pseudo-image and one frame pair's flow over the face",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_extract_settings(p)
 
@@ -69,20 +92,27 @@ def run(args: argparse.Namespace) -> int:
     return _run_dataset(args, cfg)
 
 
-def _run_dataset(args: argparse.Namespace, cfg) -> int:  # type: ignore[no-untyped-def]
+def _run_dataset(args: argparse.Namespace, cfg: ExtractConfig) -> int:
     from meflow.datasets import load_dataset
     from meflow.features.extract import extract_dataset
 
     result = load_dataset(args.dataset, labels=args.labels, root=args.root)
     subjects = args.root / "subjects.csv"
     summary = extract_dataset(
-        result.samples, args.out, cfg, dataset=args.dataset, workers=args.workers,
-        progress=not args.quiet, retry_failed=args.retry_failed,
+        result.samples,
+        args.out,
+        cfg,
+        dataset=args.dataset,
+        workers=args.workers,
+        progress=not args.quiet,
+        retry_failed=args.retry_failed,
         subjects_table=subjects if subjects.exists() else None,
     )
-    print(f"{summary.total} samples: {summary.done_before} already in the cache, "
-          f"{summary.extracted} extracted, {len(summary.failed)} failed "
-          f"({summary.seconds:.1f} s, {summary.frames / max(summary.seconds, 1e-9):.0f} frames/s)")
+    print(
+        f"{summary.total} samples: {summary.done_before} already in the cache, "
+        f"{summary.extracted} extracted, {len(summary.failed)} failed "
+        f"({summary.seconds:.1f} s, {summary.frames / max(summary.seconds, 1e-9):.0f} frames/s)"
+    )
     if summary.timings:
         total = sum(summary.timings.values()) or 1.0
         split = ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in summary.timings.items())
@@ -103,11 +133,13 @@ def _dataset_figure(out: Path) -> None:
     if files:
         arrays, meta = load_npz(files[0])
         png = out / "pseudo_image.png"
-        plot_pseudo_image(arrays["pseudo_discrete"], png, title=f"{meta['sample_id']} ({meta['emotion']})")
+        plot_pseudo_image(
+            arrays["pseudo_discrete"], png, title=f"{meta['sample_id']} ({meta['emotion']})"
+        )
         print(f"figure: {png}")
 
 
-def _run_videos(args: argparse.Namespace, cfg) -> int:  # type: ignore[no-untyped-def]
+def _run_videos(args: argparse.Namespace, cfg: ExtractConfig) -> int:
     import sys
 
     from meflow.errors import MeflowError
@@ -121,8 +153,10 @@ def _run_videos(args: argparse.Namespace, cfg) -> int:  # type: ignore[no-untype
             failures.append(str(exc))
             print(f"meflow extract: error: {exc}", file=sys.stderr)
             continue
-        print(f"{video}: {feats.frames} frames, {int(feats.valid.sum())}/{len(feats.valid)} valid "
-              f"pairs -> {target}")
+        print(
+            f"{video}: {feats.frames} frames, {int(feats.valid.sum())}/{len(feats.valid)} valid "
+            f"pairs -> {target}"
+        )
         if args.figures:
             from meflow.features.figures import video_figures
 

@@ -13,8 +13,11 @@ HELP = "run the grid {all, male, female} x {discrete, continuous} and write resu
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache", type=Path, required=True, help="feature cache made by meflow extract")
     p.add_argument("--out", type=Path, required=True, help="run folder for results and report")
-    p.add_argument("--demographics", type=Path,
-                   help="subject table (default: subjects.csv in the cache, if present)")
+    p.add_argument(
+        "--demographics",
+        type=Path,
+        help="subject table (default: subjects.csv in the cache, if present)",
+    )
     p.add_argument("--stratify-by", default="gender", help="per-subject column to stratify on")
     add_experiment_settings(p)
 
@@ -23,12 +26,20 @@ def run(args: argparse.Namespace) -> int:
     from meflow.experiments import reproduce
 
     cfg = experiment_settings(args)
-    result = reproduce(args.cache, args.out, cfg, demographics=args.demographics,
-                       stratify_by=args.stratify_by, progress=not args.quiet)
+    result = reproduce(
+        args.cache,
+        args.out,
+        cfg,
+        demographics=args.demographics,
+        stratify_by=args.stratify_by,
+        progress=not args.quiet,
+    )
     print()
     print(result["table"])
     for c in result["comparisons"]:
-        print(f"{c['subset']:>7} / {c['angle']:<10} vs all: {c['difference']:+.3f} "
-              f"[{c['difference_ci'][0]:+.3f}, {c['difference_ci'][1]:+.3f}]  {c['verdict']}")
+        print(
+            f"{c['subset']:>7} / {c['angle']:<10} vs all: {c['difference']:+.3f} "
+            f"[{c['difference_ci'][0]:+.3f}, {c['difference_ci'][1]:+.3f}]  {c['verdict']}"
+        )
     print(f"\nresults: {args.out / 'results.json'}   report: {args.out / 'report.md'}")
     return 0

@@ -14,9 +14,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache", type=Path, required=True, help="feature cache made by meflow extract")
     p.add_argument("--out", type=Path, required=True, help="model file to write (.safetensors)")
     p.add_argument("--angle", choices=("discrete", "continuous"), help="default: train.angle")
-    p.add_argument("--subset", default="all", help="all (default), or a value of --stratify-by, e.g. female")
-    p.add_argument("--demographics", type=Path, help="subject table (default: the cache's subjects.csv)")
-    p.add_argument("--stratify-by", default="gender", help="column of the table that --subset selects on")
+    p.add_argument(
+        "--subset", default="all", help="all (default), or a value of --stratify-by, e.g. female"
+    )
+    p.add_argument(
+        "--demographics", type=Path, help="subject table (default: the cache's subjects.csv)"
+    )
+    p.add_argument(
+        "--stratify-by", default="gender", help="column of the table that --subset selects on"
+    )
     add_experiment_settings(p)
 
 
@@ -24,9 +30,18 @@ def run(args: argparse.Namespace) -> int:
     from meflow.experiments import train_model
 
     cfg = experiment_settings(args)
-    meta = train_model(args.cache, args.out, cfg, angle=args.angle, subset=args.subset,
-                       demographics=args.demographics, stratify_by=args.stratify_by,
-                       progress=not args.quiet)
-    print(f"model: {args.out} ({meta['n_samples']} samples from {meta['n_subjects']} subjects, "
-          f"{meta['angle']} angles, best epoch {meta['best_epoch']})")
+    meta = train_model(
+        args.cache,
+        args.out,
+        cfg,
+        angle=args.angle,
+        subset=args.subset,
+        demographics=args.demographics,
+        stratify_by=args.stratify_by,
+        progress=not args.quiet,
+    )
+    print(
+        f"model: {args.out} ({meta['n_samples']} samples from {meta['n_subjects']} subjects, "
+        f"{meta['angle']} angles, best epoch {meta['best_epoch']})"
+    )
     return 0

@@ -10,12 +10,19 @@ import pandas as pd
 from meflow.errors import MeflowError
 
 GENDERS = ("male", "female")
-_GENDER_WORDS = {"m": "male", "male": "male", "man": "male", "f": "female", "female": "female",
-                 "woman": "female"}
+_GENDER_WORDS = {
+    "m": "male",
+    "male": "male",
+    "man": "male",
+    "f": "female",
+    "female": "female",
+    "woman": "female",
+}
 
 
-def read_demographics(path: Path, subjects: Iterable[str] | None = None,
-                      column: str = "gender") -> pd.DataFrame:
+def read_demographics(
+    path: Path, subjects: Iterable[str] | None = None, column: str = "gender"
+) -> pd.DataFrame:
     """The table indexed by subject, with ``column`` checked; errors are one line.
 
     Rows marked excluded (an ``excluded`` column with a non-empty reason) keep their row but
@@ -34,7 +41,11 @@ def read_demographics(path: Path, subjects: Iterable[str] | None = None,
     dup = df["subject"][df["subject"].duplicated()]
     if len(dup):
         raise MeflowError(f"{path}: subject {dup.iloc[0]!r} appears twice")
-    excluded = df["excluded"].str.strip() != "" if "excluded" in df.columns else pd.Series(False, index=df.index)
+    excluded = (
+        df["excluded"].str.strip() != ""
+        if "excluded" in df.columns
+        else pd.Series(False, index=df.index)
+    )
     if column == "gender":
         values = df["gender"].str.strip().str.lower()
         for i, (v, ex) in enumerate(zip(values, excluded, strict=True)):
@@ -43,7 +54,9 @@ def read_demographics(path: Path, subjects: Iterable[str] | None = None,
                     f"{path}, row {i + 2}, column 'gender': unknown value {df['gender'].iloc[i]!r} "
                     "(expected male or female)"
                 )
-        df["gender"] = [None if ex else _GENDER_WORDS[v] for v, ex in zip(values, excluded, strict=True)]
+        df["gender"] = [
+            None if ex else _GENDER_WORDS[v] for v, ex in zip(values, excluded, strict=True)
+        ]
     else:
         df.loc[excluded, column] = None
     df = df.set_index("subject")
@@ -55,6 +68,7 @@ def read_demographics(path: Path, subjects: Iterable[str] | None = None,
         absent = sorted(wanted - known)
         if absent:
             raise MeflowError(
-                f"{path}: {len(absent)} subject(s) of the data are not in the table, e.g. {absent[0]!r}"
+                f"{path}: {len(absent)} subject(s) of the data are not in the table, "
+                f"e.g. {absent[0]!r}"
             )
     return df

@@ -59,11 +59,15 @@ def npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
     return buf.getvalue()
 
 
-def save_npz(path: Path, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any] | None = None) -> None:
+def save_npz(
+    path: Path, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any] | None = None
+) -> None:
     """Atomically writes arrays (and a JSON ``meta`` dict stored as text) to ``path``."""
     data = dict(arrays)
     if meta is not None:
-        data["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8)
+        data["meta"] = np.frombuffer(
+            json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8
+        )
     atomic_write_bytes(path, npz_bytes(data))
 
 

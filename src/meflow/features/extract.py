@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import time
 import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -36,8 +37,19 @@ from meflow.features.cache import atomic_write_text, load_npz, save_npz
 
 CACHE_FORMAT = 1
 TABLE_COLUMNS = (
-    "sample_id", "dataset", "subject", "clip", "onset", "apex", "offset", "emotion", "label",
-    "status", "reason", "window_start", "valid_pairs",
+    "sample_id",
+    "dataset",
+    "subject",
+    "clip",
+    "onset",
+    "apex",
+    "offset",
+    "emotion",
+    "label",
+    "status",
+    "reason",
+    "window_start",
+    "valid_pairs",
 )
 
 
@@ -77,7 +89,9 @@ def _frame_numbers(folder: Path) -> list[int]:
     return sorted(nums)
 
 
-def _read_window(sample: Sample, start: int, length: int) -> tuple[list[np.ndarray | None], list[int]]:
+def _read_window(
+    sample: Sample, start: int, length: int
+) -> tuple[list[np.ndarray | None], list[int]]:
     from meflow.io import read_image
 
     frames: list[np.ndarray | None] = []
@@ -119,35 +133,56 @@ def extract_sample(sample: Sample, out_dir: Path) -> SampleResult:
             raise MeflowError(f"frames folder {sample.frames_dir} holds no frame images")
         start = sample_window(sample, numbers[0], numbers[-1], cfg.features)
         window = cfg.features.window
+        t0 = time.perf_counter()
         frames, missing = _read_window(sample, start, window + 1)
+        decode = time.perf_counter() - t0
         feats = _EXTRACTOR.run(lambda: frames, name=sid)
+        feats.timings["decode"] += decode
         if not feats.valid.any():
-            raise MeflowError("no valid frame pair in the window (face not found or frames unreadable)")
+            raise MeflowError(
+                "no valid frame pair in the window (face not found or frames unreadable)"
+            )
         discrete, continuous = pseudo_images(feats.angle, feats.valid, cfg.features.sectors)
         label = EMOTIONS.index(sample.emotion) if sample.emotion in EMOTIONS else -1
         meta = {
-            "sample_id": sid, "dataset": sample.dataset, "subject": sample.subject,
-            "clip": sample.clip, "onset": sample.onset, "apex": sample.apex,
-            "offset": sample.offset, "emotion": sample.emotion, "label": label,
-            "window_start": start, "missing_frames": missing,
+            "sample_id": sid,
+            "dataset": sample.dataset,
+            "subject": sample.subject,
+            "clip": sample.clip,
+            "onset": sample.onset,
+            "apex": sample.apex,
+            "offset": sample.offset,
+            "emotion": sample.emotion,
+            "label": label,
+            "window_start": start,
+            "missing_frames": missing,
         }
         save_npz(
             samples_dir / f"{sid}.npz",
             {
-                "angle": feats.angle, "magnitude": feats.magnitude, "valid": feats.valid,
+                "angle": feats.angle,
+                "magnitude": feats.magnitude,
+                "valid": feats.valid,
                 "frame_valid": feats.frame_valid,
                 "frames": np.arange(start, start + window + 1, dtype=np.int32),
-                "pseudo_discrete": discrete, "pseudo_continuous": continuous,
+                "pseudo_discrete": discrete,
+                "pseudo_continuous": continuous,
             },
             meta,
         )
-        return SampleResult(sid, "ok", "", start, int(feats.valid.sum()), feats.timings, feats.frames)
+        return SampleResult(
+            sid, "ok", "", start, int(feats.valid.sum()), feats.timings, feats.frames
+        )
     except MeflowError as exc:
         reason = str(exc)
     except Exception as exc:  # one bad sample never aborts a long extraction
         tb = traceback.extract_tb(exc.__traceback__)[-1]
-        reason = f"internal error {type(exc).__name__}: {exc} ({Path(tb.filename).name}:{tb.lineno})"
-    atomic_write_text(samples_dir / f"{sid}.failed.json", json.dumps({"sample_id": sid, "reason": reason}))
+        reason = (
+            f"internal error {type(exc).__name__}: {exc} ({Path(tb.filename).name}:{tb.lineno})"
+        )
+    atomic_write_text(
+        samples_dir / f"{sid}.failed.json", json.dumps({"sample_id": sid, "reason": reason})
+    )
     return SampleResult(sid, "failed", reason)
 
 
@@ -158,13 +193,15 @@ def _check_manifest(out: Path, cfg: ExtractConfig, dataset: str) -> None:
         try:
             old = json.loads(path.read_text())
         except (OSError, ValueError):
-            raise MeflowError(f"{path}: unreadable cache manifest; use a new --out folder") from None
+            raise MeflowError(
+                f"{path}: unreadable cache manifest; use a new --out folder"
+            ) from None
         if old.get("format") != CACHE_FORMAT:
-            raise MeflowError(f"{path}: cache format {old.get('format')} is not {CACHE_FORMAT}; use a new --out")
+            raise MeflowError(
+                f"{path}: cache format {old.get('format')} is not {CACHE_FORMAT}; use a new --out"
+            )
         if old.get("extract") != manifest["extract"] or old.get("dataset") != dataset:
-            diff = [
-                f"{k}" for k in ("dataset", "extract") if old.get(k) != manifest[k]
-            ]
+            diff = [f"{k}" for k in ("dataset", "extract") if old.get(k) != manifest[k]]
             raise MeflowError(
                 f"{out} holds a cache made with other settings ({', '.join(diff)} differ); "
                 "use a new --out folder or the same settings"
@@ -177,7 +214,9 @@ def _check_manifest(out: Path, cfg: ExtractConfig, dataset: str) -> None:
         probe.unlink()
     except OSError as exc:
         raise MeflowError(f"{out}: cannot write there ({exc.strerror})") from None
-    atomic_write_text(path, json.dumps({**manifest, "meflow": __version__}, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(
+        path, json.dumps({**manifest, "meflow": __version__}, indent=2, sort_keys=True) + "\n"
+    )
 
 
 def write_table(out: Path, samples: Sequence[Sample]) -> list[dict[str, Any]]:
@@ -186,17 +225,29 @@ def write_table(out: Path, samples: Sequence[Sample]) -> list[dict[str, Any]]:
     for s in samples:
         sid = s.sample_id
         row: dict[str, Any] = {
-            "sample_id": sid, "dataset": s.dataset, "subject": s.subject, "clip": s.clip,
-            "onset": s.onset, "apex": s.apex, "offset": s.offset, "emotion": s.emotion,
+            "sample_id": sid,
+            "dataset": s.dataset,
+            "subject": s.subject,
+            "clip": s.clip,
+            "onset": s.onset,
+            "apex": s.apex,
+            "offset": s.offset,
+            "emotion": s.emotion,
             "label": EMOTIONS.index(s.emotion) if s.emotion in EMOTIONS else -1,
-            "status": "pending", "reason": "", "window_start": "", "valid_pairs": "",
+            "status": "pending",
+            "reason": "",
+            "window_start": "",
+            "valid_pairs": "",
         }
         npz = out / "samples" / f"{sid}.npz"
         failed = out / "samples" / f"{sid}.failed.json"
         if npz.exists():
             arrays, meta = load_npz(npz)
-            row.update(status="ok", window_start=meta.get("window_start", ""),
-                       valid_pairs=int(arrays["valid"].sum()))
+            row.update(
+                status="ok",
+                window_start=meta.get("window_start", ""),
+                valid_pairs=int(arrays["valid"].sum()),
+            )
         elif failed.exists():
             row.update(status="failed", reason=json.loads(failed.read_text())["reason"])
         rows.append(row)
@@ -220,8 +271,6 @@ def extract_dataset(
     subjects_table: Path | None = None,
 ) -> ExtractSummary:
     """Extracts every sample into the cache at ``out``, resuming what a previous run left."""
-    import time
-
     from tqdm import tqdm
 
     cfg = cfg or ExtractConfig()
@@ -274,7 +323,9 @@ def extract_dataset(
     )
 
 
-def _run_jobs(todo: Sequence[Sample], out: Path, cfg: ExtractConfig, workers: int) -> Iterable[SampleResult]:
+def _run_jobs(
+    todo: Sequence[Sample], out: Path, cfg: ExtractConfig, workers: int
+) -> Iterable[SampleResult]:
     cfg_dict = to_dict(cfg)
     if workers <= 1 or len(todo) <= 1:
         _init_worker(cfg_dict)
@@ -285,8 +336,9 @@ def _run_jobs(todo: Sequence[Sample], out: Path, cfg: ExtractConfig, workers: in
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     ctx = mp.get_context("spawn")  # no MediaPipe or OpenCV state is inherited by a fork
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(cfg_dict,)) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=ctx, initializer=_init_worker, initargs=(cfg_dict,)
+    ) as pool:
         futures = [pool.submit(extract_sample, s, out) for s in todo]
         try:
             for f in as_completed(futures):
@@ -297,9 +349,10 @@ def _run_jobs(todo: Sequence[Sample], out: Path, cfg: ExtractConfig, workers: in
             raise
 
 
-def extract_video(path: Path, out_dir: Path, cfg: ExtractConfig | None = None,
-                  fps: float | None = None) -> tuple[Path, Any]:
-    """Extracts one video (or frame folder) into ``out_dir/<name>.npz``; returns (path, features)."""
+def extract_video(
+    path: Path, out_dir: Path, cfg: ExtractConfig | None = None, fps: float | None = None
+) -> tuple[Path, Any]:
+    """Extracts one video (or frame folder) into ``out_dir/<name>.npz``: (path, features)."""
     from meflow.features.sequence import SequenceExtractor
     from meflow.io import open_frames
 
@@ -311,11 +364,18 @@ def extract_video(path: Path, out_dir: Path, cfg: ExtractConfig | None = None,
     save_npz(
         target,
         {
-            "angle": feats.angle, "magnitude": feats.magnitude, "valid": feats.valid,
-            "frame_valid": feats.frame_valid, "fps": np.float64(source.info.fps),
+            "angle": feats.angle,
+            "magnitude": feats.magnitude,
+            "valid": feats.valid,
+            "frame_valid": feats.frame_valid,
+            "fps": np.array(source.info.fps, dtype=np.float64),
         },
-        {"source": Path(path).name, "extract": to_dict(cfg), "meflow": __version__,
-         "timings": feats.timings},
+        {
+            "source": Path(path).name,
+            "extract": to_dict(cfg),
+            "meflow": __version__,
+            "timings": feats.timings,
+        },
     )
     return target, feats
 
@@ -337,9 +397,15 @@ class FeatureSet:
 
     def subset(self, mask: np.ndarray) -> FeatureSet:
         idx = np.flatnonzero(mask)
-        return FeatureSet(self.discrete[idx], self.continuous[idx], self.labels[idx],
-                          self.subjects[idx], [self.sample_ids[i] for i in idx], self.extract,
-                          self.skipped)
+        return FeatureSet(
+            self.discrete[idx],
+            self.continuous[idx],
+            self.labels[idx],
+            self.subjects[idx],
+            [self.sample_ids[i] for i in idx],
+            self.extract,
+            self.skipped,
+        )
 
 
 def load_features(cache: Path, min_valid: float = 0.5) -> FeatureSet:
@@ -347,7 +413,9 @@ def load_features(cache: Path, min_valid: float = 0.5) -> FeatureSet:
     cache = Path(cache)
     manifest = cache / "cache.json"
     if not manifest.exists():
-        raise MeflowError(f"{cache}: not a meflow feature cache (no cache.json); run meflow extract")
+        raise MeflowError(
+            f"{cache}: not a meflow feature cache (no cache.json); run meflow extract"
+        )
     extract = json.loads(manifest.read_text())["extract"]
     disc, cont, labels, subjects, ids, skipped = [], [], [], [], [], []
     for f in sorted((cache / "samples").glob("*.npz")):
@@ -367,8 +435,9 @@ def load_features(cache: Path, min_valid: float = 0.5) -> FeatureSet:
         ids.append(sid)
     if not ids:
         raise MeflowError(f"{cache}: no finished six-class samples in the cache")
-    return FeatureSet(np.stack(disc), np.stack(cont), np.array(labels), np.array(subjects), ids,
-                      extract, skipped)
+    return FeatureSet(
+        np.stack(disc), np.stack(cont), np.array(labels), np.array(subjects), ids, extract, skipped
+    )
 
 
 def summary_dict(summary: ExtractSummary) -> dict[str, Any]:

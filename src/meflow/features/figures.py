@@ -1,4 +1,4 @@
-"""Figures of the features: a pseudo-image (the paper's Figure 2) and one pair's flow on the face."""
+"""Figures of the features: a pseudo-image (the paper's Figure 2), one pair's flow on the face."""
 
 from __future__ import annotations
 
@@ -31,8 +31,14 @@ def plot_pseudo_image(image: np.ndarray, path: Path, title: str = "pseudo-image"
     return Path(path)
 
 
-def plot_flow_pair(crop: np.ndarray, flow: np.ndarray, labels: np.ndarray, path: Path,
-                   title: str = "optical flow", step: int = 8) -> Path:
+def plot_flow_pair(
+    crop: np.ndarray,
+    flow: np.ndarray,
+    labels: np.ndarray,
+    path: Path,
+    title: str = "optical flow",
+    step: int = 8,
+) -> Path:
     """Draws a face crop with its region borders and the flow as arrows (scaled for visibility)."""
     import matplotlib
 
@@ -43,15 +49,19 @@ def plot_flow_pair(crop: np.ndarray, flow: np.ndarray, labels: np.ndarray, path:
 
     base = draw_region_borders(np.dstack([crop] * 3), labels)
     h, w = crop.shape
-    ys, xs = np.mgrid[step // 2:h:step, step // 2:w:step]
+    ys, xs = np.mgrid[step // 2 : h : step, step // 2 : w : step]
     u = flow[ys, xs, 0]
     v = flow[ys, xs, 1]
     mag = np.hypot(u, v)
     fig, ax = plt.subplots(figsize=(6, 6), dpi=110)
     ax.imshow(base[..., ::-1])
     scale = max(float(np.percentile(mag, 95)), 1e-3) / (step * 0.9)
-    ax.quiver(xs, ys, u, v, mag, angles="xy", scale_units="xy", scale=scale, cmap="autumn", width=0.004)
-    ax.set_title(f"{title}\n(arrows scaled: 95th percentile = {np.percentile(mag, 95):.2f} px/frame)")
+    ax.quiver(
+        xs, ys, u, v, mag, angles="xy", scale_units="xy", scale=scale, cmap="autumn", width=0.004
+    )
+    ax.set_title(
+        f"{title}\n(arrows scaled: 95th percentile = {np.percentile(mag, 95):.2f} px/frame)"
+    )
     ax.axis("off")
     fig.tight_layout()
     fig.savefig(path)
@@ -73,7 +83,11 @@ def video_figures(video: Path, features_file: Path, cfg: ExtractConfig) -> list[
     out = []
     w = cfg.features.window
     disc, _cont = pseudo_images(arrays["angle"][:w], arrays["valid"][:w], cfg.features.sectors)
-    out.append(plot_pseudo_image(disc, Path(f"{stem}_pseudo.png"), title=f"{Path(video).name}: first window"))
+    out.append(
+        plot_pseudo_image(
+            disc, Path(f"{stem}_pseudo.png"), title=f"{Path(video).name}: first window"
+        )
+    )
     valid = arrays["valid"]
     if not valid.any():
         return out
@@ -87,11 +101,19 @@ def video_figures(video: Path, features_file: Path, cfg: ExtractConfig) -> list[
             break
     with LandmarkTracker(cfg.face) as tracker:
         pts = [tracker(f) for f in frames]
-    if len(frames) < 2 or any(p is None for p in pts):
+    if len(frames) < 2 or pts[0] is None or pts[1] is None:
         return out
     extractor = SequenceExtractor(cfg)
-    pair = extractor.pair(preprocess(frames[0], cfg.preprocess), preprocess(frames[1], cfg.preprocess),
-                          pts[0], pts[1])
-    out.append(plot_flow_pair(pair.crop, pair.flow, pair.labels, Path(f"{stem}_flow.png"),
-                              title=f"{Path(video).name}: frames {k}->{k + 1}"))
+    pair = extractor.pair(
+        preprocess(frames[0], cfg.preprocess), preprocess(frames[1], cfg.preprocess), pts[0], pts[1]
+    )
+    out.append(
+        plot_flow_pair(
+            pair.crop,
+            pair.flow,
+            pair.labels,
+            Path(f"{stem}_flow.png"),
+            title=f"{Path(video).name}: frames {k}->{k + 1}",
+        )
+    )
     return out

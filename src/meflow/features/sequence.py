@@ -40,7 +40,9 @@ class SequenceFeatures:
         return int(self.frame_valid.shape[0])
 
 
-def _timed(frames: Iterable[np.ndarray | None], timings: dict[str, float]) -> Iterator[np.ndarray | None]:
+def _timed(
+    frames: Iterable[np.ndarray | None], timings: dict[str, float]
+) -> Iterator[np.ndarray | None]:
     it = iter(frames)
     while True:
         t0 = time.perf_counter()
@@ -62,7 +64,9 @@ class SequenceExtractor:
         self.cfg = cfg or ExtractConfig()
         self.flow = get_flow(self.cfg.flow.backend)
 
-    def landmarks(self, frames: Iterable[np.ndarray | None], timings: dict[str, float]) -> np.ndarray:
+    def landmarks(
+        self, frames: Iterable[np.ndarray | None], timings: dict[str, float]
+    ) -> np.ndarray:
         """(frames, 478, 2) float32 landmark pixels, NaN where no face or no frame."""
         from meflow.face.landmarks import LandmarkTracker, quiet_native_stderr
 
@@ -101,7 +105,13 @@ class SequenceExtractor:
             t0 = time.perf_counter()
             gray = preprocess(frame, cfg.preprocess) if frame is not None else None
             timings["preprocess"] += time.perf_counter() - t0
-            if t > 0 and gray is not None and prev_gray is not None and frame_valid[t - 1] and frame_valid[t]:
+            if (
+                t > 0
+                and gray is not None
+                and prev_gray is not None
+                and frame_valid[t - 1]
+                and frame_valid[t]
+            ):
                 pair = self.pair(prev_gray, gray, points[t - 1], points[t], timings)
                 magnitude[t - 1], angle[t - 1] = pair.magnitude, pair.angle
                 valid[t - 1] = True

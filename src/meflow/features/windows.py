@@ -45,7 +45,9 @@ def sample_window(sample: Sample, first: int, last: int, cfg: FeatureConfig) -> 
     return place_window(anchor_frame(sample, cfg.anchor), lo, hi, cfg.window)
 
 
-def pseudo_images(angle: np.ndarray, valid: np.ndarray, sectors: int = 8) -> tuple[np.ndarray, np.ndarray]:
+def pseudo_images(
+    angle: np.ndarray, valid: np.ndarray, sectors: int = 8
+) -> tuple[np.ndarray, np.ndarray]:
     """The (discretised, continuous) uint8 pseudo-images (regions x pairs) of per-pair angles.
 
     ``angle`` is (pairs, regions) in radians; invalid pairs and regions without pixels (NaN)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from meflow.errors import ConfigError
 from meflow.flow.base import FlowBackend
-from meflow.flow.dis import DISFlow
+from meflow.flow.dis import DISFlow, dis_medium
 from meflow.flow.farneback import FarnebackFlow
 from meflow.flow.lkdense import LKDenseFlow
 from meflow.flow.tvl1 import TVL1Flow
@@ -19,6 +19,7 @@ from meflow.flow.tvl1 import TVL1Flow
 FLOW_BACKENDS: dict[str, Callable[[], FlowBackend]] = {
     "farneback": FarnebackFlow,
     "dis": DISFlow,
+    "dis-medium": dis_medium,
     "tvl1": TVL1Flow,
     "lk-dense": LKDenseFlow,
 }

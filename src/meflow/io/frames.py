@@ -45,7 +45,9 @@ class FrameSource:
                 key=_natural_key,
             )
             if not files:
-                raise MeflowError(f"{self.path}: folder holds no image frames ({', '.join(IMAGE_SUFFIXES)})")
+                raise MeflowError(
+                    f"{self.path}: folder holds no image frames ({', '.join(IMAGE_SUFFIXES)})"
+                )
             self._files = files
             first = self.read_image(files[0])
             h, w = first.shape[:2]
@@ -61,7 +63,9 @@ class FrameSource:
             h = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) if ok else 0
             cap.release()
             if not ok or w <= 0 or h <= 0:
-                raise MeflowError(f"{self.path}: cannot be read as a video (unreadable or truncated file)")
+                raise MeflowError(
+                    f"{self.path}: cannot be read as a video (unreadable or truncated file)"
+                )
             self.info = VideoInfo(self.path, fps or (vfps if vfps > 0 else DEFAULT_FPS), n, w, h)
 
     @staticmethod
@@ -96,7 +100,9 @@ class FrameSource:
                 yield i, frame
                 i += 1
             if i == 0:
-                raise MeflowError(f"{self.path}: no frame could be decoded (unreadable or truncated file)")
+                raise MeflowError(
+                    f"{self.path}: no frame could be decoded (unreadable or truncated file)"
+                )
         finally:
             cap.release()
 
