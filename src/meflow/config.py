@@ -66,10 +66,17 @@ class FlowConfig:
     """Dense optical flow backend (by registry name) and head-motion compensation."""
 
     backend: str = "dis"
-    motion_compensation: str = "rigid"  # 'none' or 'rigid' (similarity from stable landmarks)
+    # 'rigid': similarity fitted to the flow at stable landmarks (nose, eye corners, temples);
+    # 'rigid-landmarks': fitted to the landmarks' own displacement (jittery); 'none'
+    motion_compensation: str = "rigid"
 
     def __post_init__(self) -> None:
-        _check_choice("flow", "motion_compensation", self.motion_compensation, ("none", "rigid"))
+        _check_choice(
+            "flow",
+            "motion_compensation",
+            self.motion_compensation,
+            ("none", "rigid", "rigid-landmarks"),
+        )
 
 
 @dataclass(frozen=True)

@@ -90,11 +90,15 @@ def test_too_few_usable_landmarks_are_refused() -> None:
 
 
 def test_modes() -> None:
-    flow = np.ones((8, 8, 2), np.float32)
+    flow = np.ones((192, 192, 2), np.float32)
     p = _landmarks()
-    assert MOTION_MODES == ("none", "rigid")
+    assert MOTION_MODES == ("none", "rigid", "rigid-landmarks")
     assert compensate(flow, p, p, "none") is flow
-    np.testing.assert_allclose(compensate(flow, p, p + 1.0, "rigid"), 0.0, atol=1e-5)
+    np.testing.assert_allclose(compensate(flow, p, p + 1.0, "rigid-landmarks"), 0.0, atol=1e-5)
+    # 'rigid' reads the head's motion from the flow, so jittery landmarks do not matter
+    jitter = p + np.random.default_rng(0).normal(0, 1.5, p.shape)
+    np.testing.assert_allclose(compensate(flow, p, jitter, "rigid"), 0.0, atol=1e-4)
+    assert np.abs(compensate(flow, p, jitter, "rigid-landmarks")).max() > 0.5
     with pytest.raises(ConfigError, match="did you mean 'rigid'"):
         compensate(flow, p, p, "rigit")
 

@@ -24,7 +24,9 @@ def add_extract_settings(p: argparse.ArgumentParser) -> None:
         choices=("arithmetic", "circular", "vector"),
         help="how angles are averaged in a region (default circular)",
     )
-    p.add_argument("--motion", choices=("none", "rigid"), help="head-motion compensation")
+    p.add_argument(
+        "--motion", choices=("none", "rigid", "rigid-landmarks"), help="head-motion compensation"
+    )
     p.add_argument(
         "--set",
         dest="overrides",

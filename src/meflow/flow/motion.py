@@ -1,8 +1,16 @@
 """Head-motion compensation: remove the flow of the head's rigid (similarity) motion.
 
-A similarity transform (rotation, uniform scale, translation) is fitted between the stable
-landmarks of two consecutive frames; the flow it induces at every pixel is subtracted, so that
-what remains is the non-rigid, expression-driven motion.
+A similarity transform (rotation, uniform scale, translation) is fitted on the stable
+landmarks of the first frame of a pair; the flow it induces at every pixel is subtracted, so
+that what remains is the non-rigid, expression-driven motion. Two ways to know where the
+stable points went:
+
+- 'rigid' (default): the optical flow itself, averaged in a small window at each stable
+  landmark. Flow is precise to a few hundredths of a pixel.
+- 'rigid-landmarks': the landmarks of the second frame. MediaPipe's landmarks jitter by up to
+  a pixel or two from frame to frame even on a still face (measured: a still image repeated
+  gives up to 2.7 px of "head motion"), which is as large as a micro-expression, so this
+  mode injects landmark noise into every region; it is kept for comparison.
 
 Landmarks are (478, 2) (or (478, 3); z is ignored) in the pixel coordinates of the image the
 flow was computed on: x = column, y = row, pixel centres at integers (MediaPipe's normalised
@@ -50,7 +58,8 @@ STABLE_LANDMARKS: tuple[int, ...] = (
     454,
 )
 
-MOTION_MODES: tuple[str, ...] = ("none", "rigid")
+MOTION_MODES: tuple[str, ...] = ("none", "rigid", "rigid-landmarks")
+FLOW_SAMPLE_RADIUS = 3  # px: the flow at a landmark is the mean over a (2r+1)^2 window
 
 
 def _points(points: np.ndarray, name: str) -> np.ndarray:
@@ -107,8 +116,12 @@ def rigid_flow(
     At pixel (x, y): M @ [x, y, 1] - [x, y], with M from ``fit_similarity`` on
     ``STABLE_LANDMARKS``.
     """
+    return similarity_field(fit_similarity(points_prev, points_next), shape)
+
+
+def similarity_field(m: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Gives the float32 (H, W, 2) flow M @ [x, y, 1] - [x, y] of a 2x3 similarity M."""
     h, w = int(shape[0]), int(shape[1])
-    m = fit_similarity(points_prev, points_next)
     x = np.arange(w, dtype=np.float64)[None, :]
     y = np.arange(h, dtype=np.float64)[:, None]
     out = np.empty((h, w, 2), np.float32)
@@ -117,18 +130,44 @@ def rigid_flow(
     return out
 
 
+def flow_at(flow: np.ndarray, points: np.ndarray, radius: int = FLOW_SAMPLE_RADIUS) -> np.ndarray:
+    """Gives the mean flow (K, 2) in a window around each point; NaN for points off the image."""
+    h, w = flow.shape[:2]
+    k = 2 * radius + 1
+    smooth = cv2.blur(np.ascontiguousarray(flow, dtype=np.float32), (k, k))
+    pts = np.asarray(points, dtype=np.float64)[:, :2]
+    out = np.full((pts.shape[0], 2), np.nan)
+    xi = np.rint(pts[:, 0])
+    yi = np.rint(pts[:, 1])
+    inside = np.isfinite(xi) & np.isfinite(yi) & (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
+    out[inside] = smooth[yi[inside].astype(int), xi[inside].astype(int)]
+    return out
+
+
+def rigid_flow_from_flow(flow: np.ndarray, points_prev: np.ndarray) -> np.ndarray:
+    """Gives the (H, W, 2) flow of the similarity that best explains the flow at stable points."""
+    prev = _points(points_prev, "points_prev")
+    nxt = prev.copy()
+    idx = list(STABLE_LANDMARKS)
+    nxt[idx] = prev[idx] + flow_at(flow, prev[idx])
+    return similarity_field(fit_similarity(prev, nxt), flow.shape[:2])
+
+
 def compensate(
     flow: np.ndarray, points_prev: np.ndarray, points_next: np.ndarray, mode: str
 ) -> np.ndarray:
     """Gives the flow with the head's motion removed according to ``mode``.
 
-    'none': the flow itself (not copied); 'rigid': flow minus ``rigid_flow`` of the
-    landmarks (a new float32 array).
+    'none': the flow itself (not copied); 'rigid': flow minus the similarity fitted to the
+    flow at the stable landmarks of the first frame; 'rigid-landmarks': flow minus
+    ``rigid_flow`` of the landmarks of both frames (new float32 arrays).
     """
     if mode == "none":
         return flow
+    flow = np.asarray(flow, dtype=np.float32)
     if mode == "rigid":
-        flow = np.asarray(flow, dtype=np.float32)
+        return flow - rigid_flow_from_flow(flow, points_prev)
+    if mode == "rigid-landmarks":
         return flow - rigid_flow(points_prev, points_next, flow.shape[:2])
     close = difflib.get_close_matches(str(mode), MOTION_MODES, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
