@@ -1,0 +1,183 @@
+"""meflow extract on real videos and on a small synthetic dataset (cache, resume, failures)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import shared_file
+from meflow.cli import main
+from meflow.features.cache import load_npz
+
+
+def test_single_face_video_gives_a_valid_feature_for_every_pair(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    video = shared_file(shared_data, "videos/single_face.mp4")
+    assert main(["extract", "--video", str(video), "--out", str(tmp_path)]) == 0
+    arrays, meta = load_npz(tmp_path / "single_face.npz")
+    assert arrays["angle"].shape == (71, 42) and arrays["angle"].dtype == np.float32
+    assert arrays["magnitude"].shape == (71, 42)
+    assert arrays["valid"].all() and arrays["frame_valid"].shape == (72,)
+    assert np.isfinite(arrays["angle"]).all()
+    assert ((arrays["angle"] >= 0) & (arrays["angle"] < 2 * np.pi)).all()
+    assert float(arrays["fps"]) == pytest.approx(30.0)
+    assert meta["extract"]["flow"]["backend"] == "dis"
+
+
+def test_no_face_video_is_one_line_and_non_zero(shared_data: Path, tmp_path: Path, capsys) -> None:
+    video = shared_file(shared_data, "videos/no_face.mp4")
+    assert main(["extract", "--video", str(video), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no face" in err[0] and "no_face.mp4" in err[0]
+    assert not list(tmp_path.glob("*.npz"))
+
+
+def test_frames_after_the_face_leaves_are_invalid(shared_data: Path, tmp_path: Path) -> None:
+    video = shared_file(shared_data, "videos/face_noface.mov")
+    assert main(["extract", "--video", str(video), "--out", str(tmp_path)]) == 0
+    arrays, _ = load_npz(tmp_path / "face_noface.npz")
+    valid = arrays["valid"]
+    assert valid.shape == (168,)
+    assert valid[:60].all()  # the face is there until frame 71
+    assert not valid[80:].any()  # and gone from frame 72 on
+    assert np.isnan(arrays["angle"][80:]).all()
+
+
+def test_several_videos_one_bad_does_not_stop_the_others(
+    shared_data: Path, tmp_path: Path, capsys
+) -> None:
+    good = shared_file(shared_data, "videos/single_face.mp4")
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(good.read_bytes()[:2000])
+    rc = main(["extract", "--video", str(bad), str(good), "--out", str(tmp_path / "o")])
+    assert rc == 2
+    assert (tmp_path / "o" / "single_face.npz").exists()
+    assert "broken.mp4" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def small_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from meflow.datasets.synthetic import generate
+
+    root = tmp_path_factory.mktemp("synth") / "data"
+    generate(root, subjects=2, seed=3, progress=False, clips_per_subject=3, frames=70)
+    return root
+
+
+def _cache_bytes(cache: Path) -> dict[str, bytes]:
+    files = sorted((cache / "samples").iterdir()) + [cache / "samples.csv", cache / "cache.json"]
+    return {f.name: f.read_bytes() for f in files}
+
+
+def test_dataset_extraction_writes_a_cache_and_a_rerun_skips_it(
+    small_synth: Path, tmp_path: Path, capsys
+) -> None:
+    cache = tmp_path / "cache"
+    args = [
+        "extract",
+        "--dataset",
+        "casme3",
+        "--root",
+        str(small_synth),
+        "--out",
+        str(cache),
+        "--quiet",
+    ]
+    assert main([*args, "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "6 samples: 0 already in the cache, 6 extracted, 0 failed" in out
+    files = sorted((cache / "samples").glob("*.npz"))
+    assert len(files) == 6
+    arrays, meta = load_npz(files[0])
+    assert (
+        arrays["pseudo_discrete"].shape == (42, 64) and arrays["pseudo_discrete"].dtype == np.uint8
+    )
+    assert set(np.unique(arrays["pseudo_discrete"])) <= set(range(0, 256, 32))
+    assert ((arrays["pseudo_continuous"] & 0xE0) == arrays["pseudo_discrete"]).all()
+    assert arrays["frames"].shape == (65,)
+    assert meta["apex"] - meta["window_start"] == 32  # centred on the apex
+    assert (cache / "subjects.csv").exists()
+    table = (cache / "samples.csv").read_text().splitlines()
+    assert len(table) == 7 and all(",ok," in line for line in table[1:])
+    before = _cache_bytes(cache)
+    assert main([*args, "--workers", "1"]) == 0
+    assert "6 already in the cache, 0 extracted" in capsys.readouterr().out
+    assert _cache_bytes(cache) == before
+    # other settings in the same folder are refused
+    assert main([*args, "--flow", "farneback"]) == 2
+    assert "other settings" in capsys.readouterr().err
+
+
+def test_missing_frames_folder_is_a_recorded_failure(
+    small_synth: Path, tmp_path: Path, capsys
+) -> None:
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(small_synth, root)
+    victim = sorted(p for p in root.glob("spNO.*/*") if p.is_dir())[0]
+    shutil.rmtree(victim)
+    cache = tmp_path / "cache"
+    rc = main(
+        [
+            "extract",
+            "--dataset",
+            "casme3",
+            "--root",
+            str(root),
+            "--out",
+            str(cache),
+            "--quiet",
+            "--workers",
+            "1",
+        ]
+    )
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "5 extracted, 1 failed" in out and "does not exist" in out
+    rows = (cache / "samples.csv").read_text().splitlines()
+    assert sum(",failed," in r for r in rows) == 1
+
+
+def test_killed_extraction_resumes_to_an_identical_cache(small_synth: Path, tmp_path: Path) -> None:
+    """Killed three times at random moments (SIGKILL), then finished: byte-identical cache."""
+    import random
+
+    rng = random.Random(7)
+    cmd = [
+        sys.executable,
+        "-m",
+        "meflow",
+        "extract",
+        "--dataset",
+        "casme3",
+        "--root",
+        str(small_synth),
+        "--quiet",
+        "--workers",
+        "2",
+    ]
+    subprocess.run([*cmd, "--out", str(tmp_path / "full")], check=True, capture_output=True)
+    killed = tmp_path / "killed"
+    for _ in range(3):  # kill at three moments, then finish
+        proc = subprocess.Popen(
+            [*cmd, "--out", str(killed)],
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.time() + rng.uniform(2.0, 6.0)  # start-up takes ~3 s, a sample ~1 s
+        while time.time() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    subprocess.run([*cmd, "--out", str(killed)], check=True, capture_output=True)
+    assert _cache_bytes(killed) == _cache_bytes(tmp_path / "full")
