@@ -73,7 +73,7 @@ def small_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _cache_bytes(cache: Path) -> dict[str, bytes]:
-    files = sorted((cache / "samples").iterdir()) + [cache / "samples.csv", cache / "cache.json"]
+    files = [*sorted((cache / "samples").iterdir()), cache / "samples.csv", cache / "cache.json"]
     return {f.name: f.read_bytes() for f in files}
 
 

@@ -24,7 +24,9 @@ def _translated_face(theta: float, frames: int = 3, step: float = 1.2) -> list[n
     out = []
     for t in range(frames):
         chans = [
-            affine_transform(img[..., c], np.eye(2), offset=(-dy * t, -dx * t), order=3, mode="nearest")
+            affine_transform(
+                img[..., c], np.eye(2), offset=(-dy * t, -dx * t), order=3, mode="nearest"
+            )
             for c in range(3)
         ]
         out.append(np.clip(np.dstack(chans), 0, 255).astype(np.uint8))
