@@ -66,9 +66,9 @@ def evaluate_predictions(
     m = compute_metrics(y, probs)
     ci = bootstrap_ci(y, probs, subjects, micro_roc_auc, n=n_boot, seed=seed) if n_boot else None
     return {
-        "micro_roc_auc": m["micro_roc_auc"],
+        "micro_roc_auc": m["micro_auc"],
         "micro_roc_auc_ci": [ci.low, ci.high] if ci is not None else None,
-        "macro_roc_auc": m["macro_roc_auc"],
+        "macro_roc_auc": m["macro_auc"],
         "uf1": m["uf1"],
         "uar": m["uar"],
         "accuracy": m["accuracy"],

@@ -1,0 +1,35 @@
+"""Subject-independent splits, the training loop, cross-validation and checkpoints."""
+
+from meflow.training.checkpoint import FORMAT_VERSION, load_checkpoint, save_checkpoint
+from meflow.training.loop import (
+    CVResult,
+    FitResult,
+    class_weights,
+    cross_validate,
+    fit,
+    predict_proba,
+    resolve_device,
+)
+from meflow.training.splits import (
+    check_disjoint,
+    group_kfold,
+    leave_one_subject_out,
+    validation_split,
+)
+
+__all__ = [
+    "FORMAT_VERSION",
+    "CVResult",
+    "FitResult",
+    "check_disjoint",
+    "class_weights",
+    "cross_validate",
+    "fit",
+    "group_kfold",
+    "leave_one_subject_out",
+    "load_checkpoint",
+    "predict_proba",
+    "resolve_device",
+    "save_checkpoint",
+    "validation_split",
+]
