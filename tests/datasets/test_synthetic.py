@@ -45,7 +45,9 @@ WORD_TO_EMOTION = {v: k for k, v in CASME3_WORD.items()}
 
 
 def _small(out: Path, seed: int = 0, subjects: int = 2) -> SynthSummary:
-    return generate(out, subjects=subjects, seed=seed, progress=False, frames=FRAMES)
+    return generate(
+        out, subjects=subjects, seed=seed, progress=False, frames=FRAMES, clips_per_subject=6
+    )
 
 
 @pytest.fixture(scope="module")
@@ -105,20 +107,20 @@ def test_same_seed_same_bytes_other_seed_differs(small: SynthSummary, tmp_path: 
 
 
 def test_default_class_proportions_and_genders() -> None:
-    counts = class_counts(96)
-    assert sum(counts.values()) == 96 and min(counts.values()) >= 2
+    counts = class_counts(160)
+    assert sum(counts.values()) == 160 and min(counts.values()) >= 2
     # CAS(ME)^3's order: disgust > surprise > fear > anger > sadness >= happiness
     assert counts["disgust"] > counts["surprise"] > counts["fear"] > counts["anger"]
     assert counts["anger"] >= counts["sadness"] >= counts["happiness"]
     people, clips = plan(16, seed=0)
     assert Counter(p.gender for p in people) == {"male": 7, "female": 9}
-    assert len(clips) == 96
+    assert len(clips) == 160
     for emotion in EMOTIONS:
         subjects = {c.subject.name for c in clips if c.emotion == emotion}
         assert len(subjects) == min(counts[emotion], 16)  # spread over subjects
     for p in people:
         letters = [c.clip for c in clips if c.subject == p]
-        assert len(set(letters)) == len(letters) == 6
+        assert len(set(letters)) == len(letters) == 10
 
 
 def test_refuses_foreign_folder_and_replaces_own(small: SynthSummary, tmp_path: Path) -> None:
@@ -141,7 +143,7 @@ def test_displacement_is_micro_and_zero_outside_onset_offset() -> None:
     for clip in clips[:6]:
         ident = identity_for(0, clip.subject)
         apex = np.linalg.norm(expression_displacement(0, clip, ident, clip.apex), axis=2)
-        assert 1.8 <= apex.max() <= 4.0
+        assert 3.0 <= apex.max() <= 5.5  # AMPLITUDE_RANGE (3.5, 5.0) x gender factor
         assert apex.max() == pytest.approx(clip.amplitude, rel=1e-4)
         # local support: most of the frame does not move (surprise, brows + jaw, moves most)
         assert (apex > 0.1 * apex.max()).mean() < 0.4
@@ -289,7 +291,7 @@ def test_cli_writes_and_refuses(tmp_path: Path, capsys: pytest.CaptureFixture[st
     out = tmp_path / "cli"
     assert main(["synth", "--out", str(out), "--subjects", "1", "--seed", "3", "--quiet"]) == 0
     text = capsys.readouterr().out
-    assert "6 micro-expressions" in text and LABEL_FILE in text and "1 " in text
+    assert "10 micro-expressions" in text and LABEL_FILE in text and "1 " in text
     other = tmp_path / "busy"
     other.mkdir()
     (other / "x").write_text("")

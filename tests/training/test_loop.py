@@ -42,7 +42,7 @@ def test_overfits_24_random_images() -> None:
 def test_same_seed_same_probabilities(imbalance: str) -> None:
     X = _random_images(30, 2)
     y = np.array([0] * 12 + [1] * 8 + [2] * 4 + [3] * 3 + [4] * 2 + [5] * 1)
-    groups = np.array([f"s{i % 5}" for i in range(30)])
+    groups = np.array([f"s{i % 20}" for i in range(30)])  # 20 x 0.2 = 4 validation subjects
     cfg = TrainConfig(
         scale="n",
         epochs=2,

@@ -14,6 +14,7 @@ from meflow.training import (
     leave_one_subject_out,
     validation_split,
 )
+from meflow.training.splits import MIN_VALIDATION_SUBJECTS
 
 group_arrays = st.lists(st.integers(0, 12), min_size=2, max_size=80).map(
     lambda xs: np.array([f"sub{x:02d}" for x in xs])
@@ -70,7 +71,7 @@ def test_validation_split_holds_out_whole_subjects(
     assert np.array_equal(np.sort(np.r_[tr, val]), np.arange(groups.size))
     assert not set(groups[tr]) & set(groups[val])
     n_sub = np.unique(groups).size
-    if fraction == 0.0 or n_sub < 3:
+    if fraction == 0.0 or n_sub < 3 or n_sub * fraction < MIN_VALIDATION_SUBJECTS:
         assert val.size == 0
     else:
         assert val.size > 0 and tr.size > 0

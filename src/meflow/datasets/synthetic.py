@@ -90,7 +90,7 @@ MALE_SHARE = 40 / 94  # the paper's participants: 40 men, 54 women
 BLINK_PROBABILITY = 0.5  # per clip
 FLICKER_AMPLITUDE = 0.012  # relative gain, slow sinusoid
 FLICKER_NOISE = 0.003  # relative gain, per frame
-JPEG_QUALITY = 90
+JPEG_QUALITY = 95
 NOISE_BANK = 16  # noise frames per clip
 MIN_FRAMES = 40
 # Fixed timestamps so that the .xlsx is byte-identical for a seed.
@@ -168,7 +168,7 @@ def class_counts(total: int) -> dict[str, int]:
 
 
 def plan(
-    subjects: int, seed: int, clips_per_subject: int = 6, frames: int = 80
+    subjects: int, seed: int, clips_per_subject: int = 10, frames: int = 80
 ) -> tuple[list[SubjectPlan], list[ClipPlan]]:
     """The subjects and clips of a synthetic dataset (no pixels; cheap and deterministic)."""
     if seed < 0:
@@ -426,14 +426,14 @@ def generate(
     subjects: int = 16,
     seed: int = 0,
     progress: bool = True,
-    clips_per_subject: int = 6,
+    clips_per_subject: int = 10,
     frames: int = 80,
     jpeg_quality: int = JPEG_QUALITY,
 ) -> SynthSummary:
     """Writes a synthetic CAS(ME)^3-style dataset into ``out`` and gives what was written.
 
     ``out`` must be new, empty, or a previous output of this function (which is replaced).
-    Defaults: 16 subjects x 6 clips = 96 micro-expressions of 80 frames (30 fps, 256x256).
+    Defaults: 16 subjects x 10 clips = 160 micro-expressions of 80 frames (30 fps, 256x256).
     """
     import cv2
     from tqdm import tqdm

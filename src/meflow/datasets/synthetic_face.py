@@ -111,7 +111,7 @@ BRIGHTNESS_RANGE = (-18.0, 18.0)  # grey levels added
 CONTRAST_RANGE = (0.85, 1.15)
 GAMMA_RANGE = (0.8, 1.25)
 CAST_RANGE = (0.92, 1.08)  # per-channel gain
-NOISE_SIGMA_RANGE = (1.0, 2.0)  # grey levels, Gaussian sensor noise per frame
+NOISE_SIGMA_RANGE = (0.5, 1.0)  # grey levels, Gaussian sensor noise per frame
 
 
 @lru_cache(maxsize=1)

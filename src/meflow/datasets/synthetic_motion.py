@@ -130,7 +130,7 @@ OBJECTIVE_CLASS: dict[str, str] = {
     "fear": "VI",
 }
 
-AMPLITUDE_RANGE = (2.2, 3.6)  # px: the largest displacement at the apex, before gender factor
+AMPLITUDE_RANGE = (3.5, 5.0)  # px: the largest displacement at the apex, before gender factor
 GENDER_AMPLITUDE = {"female": 1.08, "male": 0.92}  # women's expressions ~17% larger than men's
 DURATION_RANGE = (10, 30)  # frames from onset to offset (inclusive range of draws)
 RISE_FRACTION = (0.3, 0.5)  # (apex - onset) / (offset - onset)

@@ -27,7 +27,12 @@ from meflow.datasets.base import EMOTIONS
 from meflow.errors import MeflowError
 from meflow.evaluation.metrics import micro_roc_auc
 from meflow.models.yolo import build_model, prepare_input
-from meflow.training.splits import group_kfold, leave_one_subject_out, validation_split
+from meflow.training.splits import (
+    MIN_VALIDATION_SUBJECTS,
+    group_kfold,
+    leave_one_subject_out,
+    validation_split,
+)
 
 Log = Callable[[str], None]
 WARMUP_FRACTION = 0.1  # of all optimiser steps, linear warm-up before the cosine decay
@@ -229,7 +234,8 @@ def fit(
     if not early:
         n_subj = np.unique(groups).size
         note = (
-            f"no validation subjects (val_fraction={cfg.val_fraction}, {n_subj} subject(s)): "
+            f"no validation subjects (val_fraction={cfg.val_fraction} of {n_subj} subject(s) "
+            f"holds out fewer than {MIN_VALIDATION_SUBJECTS}): "
             f"trained a fixed {cfg.epochs} epochs without early stopping"
         )
         say(note)
