@@ -1,0 +1,148 @@
+"""Prediction speed: the real-time factor (video seconds per wall second) and where time goes.
+
+    .venv/bin/python benchmarks/predict.py [--video FILE] [--model MODEL] [--repeat 10]
+
+Runs ``predict_video`` (default flow backend, stride 8, CSV + JSON + timeline PNG) on
+../shared/data/videos/single_face.mp4 (or --video) with --model, or with an untrained YOLO11-s
+model carrying the default extraction settings (speed does not depend on the weights). Prints:
+
+- cold: the first call in a fresh process (model file load, MediaPipe start-up, first
+  inference, matplotlib import);
+- warm: the same video again with the model already loaded (the per-video cost of a
+  multi-input ``meflow predict`` run);
+- long: the video played back and forth ``--repeat`` times (steady state, windows every 8
+  frames), warm.
+
+Each with its time split per stage. The target is a real-time factor of at least 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("MEFLOW_SHARED_DATA", ROOT.parent / "shared" / "data"))
+STAGES = (
+    "load_model",
+    "decode",
+    "preprocess",
+    "landmarks",
+    "flow",
+    "pooling",
+    "pseudo_images",
+    "inference",
+    "write",
+    "figure",
+)
+
+
+def _untrained_model(path: Path, scale: str) -> Path:
+    import torch
+
+    from meflow.config import ExtractConfig, TrainConfig, to_dict
+    from meflow.datasets.base import EMOTIONS
+    from meflow.models import build_model
+    from meflow.training.checkpoint import save_checkpoint
+
+    torch.manual_seed(0)
+    meta = {
+        "classes": list(EMOTIONS),
+        "angle": "discrete",
+        "extract": to_dict(ExtractConfig()),
+        "train": to_dict(TrainConfig(scale=scale)),
+        "fps": 30.0,
+    }
+    save_checkpoint(path, build_model(scale).eval(), meta)
+    return path
+
+
+def _longer_video(src: Path, times: int, dst: Path) -> Path:
+    import cv2
+
+    frames = []
+    cap = cv2.VideoCapture(str(src))
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    while True:
+        ok, f = cap.read()
+        if not ok:
+            break
+        frames.append(f)
+    cap.release()
+    h, w = frames[0].shape[:2]
+    fourcc = cv2.VideoWriter.fourcc(*"mp4v")
+    wr = cv2.VideoWriter(str(dst), fourcc, fps, (w, h))
+    for k in range(times):
+        for f in frames if k % 2 == 0 else frames[::-1]:  # back and forth: no jump at joins
+            wr.write(f)
+    wr.release()
+    return dst
+
+
+def _report(label: str, res: Any, wall: float) -> None:
+    seconds = res.duration + 1.0 / res.model_fps  # the video's length: last frame shown too
+    t = res.timings
+    other = wall - sum(t.get(k, 0.0) for k in STAGES)
+    print(
+        f"{label}: {res.frames} frames = {seconds:.2f} s of video in {wall:.2f} s wall "
+        f"-> real-time factor {seconds / wall:.2f}x ({len(res.windows)} windows)"
+    )
+    parts = [f"{k} {t.get(k, 0.0):.3f}" for k in STAGES if t.get(k, 0.0) > 0.0005]
+    print(f"   split (s): {', '.join(parts)}, other {max(other, 0.0):.3f}")
+    video_work = sum(
+        t.get(k, 0.0) for k in ("decode", "preprocess", "landmarks", "flow", "pooling")
+    )
+    print(
+        f"   per frame: features {1000 * video_work / res.used_frames:.1f} ms "
+        f"(landmarks {1000 * t['landmarks'] / res.used_frames:.1f}, "
+        f"flow {1000 * t['flow'] / res.used_frames:.1f}, "
+        f"decode {1000 * t['decode'] / res.used_frames:.1f}); "
+        f"real-time factor without model load and figure "
+        f"{seconds / (wall - t.get('load_model', 0) - t.get('figure', 0)):.2f}x"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--video", type=Path, default=SHARED / "videos" / "single_face.mp4")
+    ap.add_argument("--model", type=Path, help="model file (default: untrained, scale --scale)")
+    ap.add_argument("--scale", default="s", help="scale of the untrained model (default s)")
+    ap.add_argument("--repeat", type=int, default=10, help="length of the long video, x video")
+    ap.add_argument("--stride", type=int, default=8)
+    args = ap.parse_args()
+    if not args.video.exists():
+        raise SystemExit(f"{args.video} absent: set MEFLOW_SHARED_DATA or give --video")
+    import torch
+
+    from meflow.features.sequence import SequenceExtractor
+    from meflow.predict import load_model, predict_video
+
+    print(f"torch threads {torch.get_num_threads()}, cpus {os.cpu_count()}")
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        model = args.model or _untrained_model(tmp / "model.safetensors", args.scale)
+        t0 = time.perf_counter()
+        res = predict_video(args.video, model, tmp / "out", args.stride)
+        _report(f"cold  {args.video.name}", res, time.perf_counter() - t0)
+
+        loaded = load_model(model)
+        extractor = SequenceExtractor(loaded.extract)
+        t0 = time.perf_counter()
+        res = predict_video(args.video, loaded, tmp / "out", args.stride, extractor=extractor)
+        _report(f"warm  {args.video.name}", res, time.perf_counter() - t0)
+
+        if args.repeat > 1:
+            long = _longer_video(args.video, args.repeat, tmp / "long.mp4")
+            t0 = time.perf_counter()
+            res = predict_video(long, loaded, tmp / "out", args.stride, extractor=extractor)
+            _report(f"long  {args.repeat}x {args.video.name}", res, time.perf_counter() - t0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""meflow predict: class probabilities of 64-frame windows slid along videos, with a timeline."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+HELP = "micro-expression probabilities of 64-frame windows slid along videos (CSV, JSON, PNG)"
+
+EPILOG = """\
+Processing follows the model file: its extraction settings (flow backend, angle averaging,
+discretisation, equalisation, motion compensation, face crop) are used as stored. --flow,
+--angle-average, --motion and --set only check: equal to the model's they are accepted, any
+other value is refused (train a model with that setting instead).
+
+Frame rate: windows are cut at the training data's rate (the model's "fps", 30 for CAS(ME)^3
+and the synthetic set). Every video is resampled to it by the frames' own timestamps, taking
+the frame nearest to each 1/30 s step: a faster video loses frames, a variable-rate one is
+evened out. Where a video is slower than the training rate a step repeats a frame; such frame
+pairs count as invalid, and a video slower throughout is refused. The JSON's "notes" say what
+was done. --fps replaces the file's timestamps by a constant rate (image folders: default 30).
+
+A window is valid when at least --min-valid (default 0.9) of its 64 frame pairs have a face in
+both frames; invalid windows get a row with empty probabilities and valid=false. A video
+shorter than 65 frames (at the training rate) is refused. With several inputs a failed one
+does not stop the others; the exit status is 2 if any failed. See docs/predict.md.
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.epilog = EPILOG
+    p.add_argument(
+        "inputs", type=Path, nargs="+", metavar="INPUT", help="video file(s) or frame folder(s)"
+    )
+    p.add_argument("--model", type=Path, required=True, help="model file (meflow train)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="output folder: <name>.csv, <name>.json, <name>_timeline.png per input",
+    )
+    p.add_argument("--stride", type=int, default=8, help="frames between window starts (default 8)")
+    p.add_argument(
+        "--min-valid",
+        type=float,
+        default=0.9,
+        help="fraction of a window's frame pairs that must be valid (default 0.9)",
+    )
+    p.add_argument(
+        "--fps",
+        type=float,
+        help="frame rate to assume instead of the file's timestamps (frame folders: 30)",
+    )
+    p.add_argument("--no-figure", action="store_true", help="skip the timeline PNG")
+    p.add_argument(
+        "--flow", help="check only: refused unless it is the model's optical-flow backend"
+    )
+    p.add_argument(
+        "--angle-average",
+        choices=("arithmetic", "circular", "vector"),
+        help="check only: refused unless it is the model's angle averaging",
+    )
+    p.add_argument(
+        "--motion",
+        choices=("none", "rigid", "rigid-landmarks"),
+        help="check only: refused unless it is the model's head-motion compensation",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="check only: an extraction setting, e.g. preprocess.equalization=global; refused "
+        "unless equal to the model's",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from meflow.errors import MeflowError
+    from meflow.predict import check_settings, load_model, predict_video, unique_names
+
+    if args.stride < 1:
+        raise MeflowError(f"--stride must be at least 1, got {args.stride}")
+    if not 0.0 <= args.min_valid <= 1.0:
+        raise MeflowError(f"--min-valid must be in [0, 1], got {args.min_valid}")
+    if args.fps is not None and args.fps <= 0:
+        raise MeflowError(f"--fps must be positive, got {args.fps}")
+    loaded = load_model(args.model)
+    sets = list(args.overrides)
+    if args.flow:
+        sets.append(f"flow.backend={args.flow}")
+    if args.angle_average:
+        sets.append(f"features.angle_average={args.angle_average}")
+    if args.motion:
+        sets.append(f"flow.motion_compensation={args.motion}")
+    check_settings(loaded, sets)
+
+    from meflow.features.sequence import SequenceExtractor
+
+    extractor = SequenceExtractor(loaded.extract)
+    failed: list[tuple[Path, str]] = []
+    names = unique_names(args.inputs)
+    for src, name in zip(args.inputs, names, strict=True):
+        try:
+            res = predict_video(
+                src,
+                loaded,
+                args.out,
+                args.stride,
+                min_valid=args.min_valid,
+                fps=args.fps,
+                name=name,
+                figure=not args.no_figure,
+                extractor=extractor,
+            )
+        except MeflowError as exc:
+            failed.append((src, str(exc)))
+            print(f"meflow predict: error: {exc}", file=sys.stderr)
+            continue
+        n_valid = int(res.valid.sum())
+        tops = [w.top_class for w in res.windows if w.valid]
+        common = max(set(tops), key=tops.count) if tops else "-"
+        print(
+            f"{src}: {len(res.windows)} windows, {n_valid} valid, most often {common} "
+            f"-> {res.files.get('csv')}"
+        )
+        for note in res.notes:
+            print(f"  note: {note}")
+    if failed and len(args.inputs) > 1:
+        print(
+            f"meflow predict: {len(failed)} of {len(args.inputs)} inputs failed: "
+            + ", ".join(str(p) for p, _ in failed),
+            file=sys.stderr,
+        )
+    return 2 if failed else 0

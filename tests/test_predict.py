@@ -1,0 +1,292 @@
+"""meflow predict: windows slid along real videos, invalid stretches, refusals, one-line errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import shared_file
+from meflow.cli import main
+from meflow.config import ExtractConfig, TrainConfig, to_dict
+from meflow.errors import MeflowError
+from meflow.predict import (
+    check_settings,
+    load_model,
+    predict_video,
+    resample,
+    timed_frames,
+    unique_names,
+    window_starts,
+)
+
+CLASSES = ["happiness", "sadness", "surprise", "anger", "disgust", "fear"]
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained scale-n model with a meta like train_model's (default extraction)."""
+    import torch
+
+    from meflow.models import build_model
+    from meflow.training.checkpoint import save_checkpoint
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("model") / "model.safetensors"
+    meta = {
+        "classes": CLASSES,
+        "angle": "discrete",
+        "extract": to_dict(ExtractConfig()),
+        "train": to_dict(TrainConfig(scale="n")),
+        "fps": 30.0,
+    }
+    save_checkpoint(path, build_model("n").eval(), meta)
+    return path
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _errors(err: str) -> list[str]:
+    return [ln for ln in err.strip().splitlines() if ln.strip()]
+
+
+# --- real videos --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def single_face_run(
+    shared_data: Path, model_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[int, Path]:
+    video = shared_file(shared_data, "videos/single_face.mp4")
+    out = tmp_path_factory.mktemp("pred")
+    return main(["predict", str(video), "--model", str(model_path), "--out", str(out)]), out
+
+
+def test_single_face_rows_hold_six_probabilities_and_a_valid_flag(
+    single_face_run: tuple[int, Path],
+) -> None:
+    rc, out = single_face_run
+    assert rc == 0
+    rows = _rows(out / "single_face.csv")
+    # 72 frames = 71 pairs: windows at pair 0 and one aligned with the end (pair 7)
+    assert [(r["start_frame"], r["end_frame"]) for r in rows] == [("0", "64"), ("7", "71")]
+    assert float(rows[1]["start_time"]) == pytest.approx(7 / 30, abs=1e-4)
+    assert float(rows[1]["end_time"]) == pytest.approx(71 / 30, abs=1e-4)
+    for r in rows:
+        p = [float(r[c]) for c in CLASSES]
+        assert sum(p) == pytest.approx(1.0, abs=1e-4) and min(p) >= 0
+        assert r["valid"] == "true" and float(r["valid_fraction"]) == 1.0
+        assert r["top_class"] == CLASSES[int(np.argmax(p))]
+    doc = json.loads((out / "single_face.json").read_text())
+    assert doc["classes"] == CLASSES and doc["model_fps"] == 30.0 and doc["notes"] == []
+    assert doc["extract"]["flow"]["backend"] == "dis"
+    assert [w["valid"] for w in doc["windows"]] == [True, True]
+    png = out / "single_face_timeline.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_no_face_exits_non_zero_with_one_line(
+    shared_data: Path, model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    video = shared_file(shared_data, "videos/no_face.mp4")
+    rc = main(["predict", str(video), "--model", str(model_path), "--out", str(tmp_path)])
+    assert rc != 0
+    err = _errors(capsys.readouterr().err)
+    assert len(err) == 1 and "no_face.mp4" in err[0] and "no face" in err[0]
+    assert not list(tmp_path.iterdir())
+
+
+def test_windows_after_the_face_leaves_are_invalid(
+    shared_data: Path, model_path: Path, tmp_path: Path
+) -> None:
+    video = shared_file(shared_data, "videos/face_noface.mov")
+    res = predict_video(video, model_path, tmp_path, figure=False)
+    # frames 0-71 have the face (at 30 fps, so resampling keeps them as they are); the file
+    # then continues at 24 fps without a face: pairs there repeat frames or lack a face
+    assert res.windows[0].start_frame == 0 and res.windows[0].valid
+    for w in res.windows:
+        face_pairs = (
+            max(0, min(71, w.start_frame + 64) - w.start_frame) if w.start_frame < 72 else 0
+        )
+        assert w.valid_fraction == pytest.approx(face_pairs / 64, abs=1.5 / 64), w
+        assert w.valid == (w.valid_fraction >= 0.9)
+        if w.end_frame >= 72 + 8:  # more than 10% of the window after the face left
+            assert not w.valid
+        if w.valid:
+            assert sum(w.probabilities) == pytest.approx(1.0, abs=1e-6)
+        else:
+            assert all(math.isnan(p) for p in w.probabilities) and w.top_class == ""
+    assert sum(w.valid for w in res.windows) == 2  # starts 0 and 8 (63 of 64 pairs)
+    assert any("slower than 30 fps" in n for n in res.notes)
+    rows = _rows(tmp_path / "face_noface.csv")
+    assert len(rows) == len(res.windows)
+    bad = [r for r in rows if r["valid"] == "false"]
+    assert bad and all(r[c] == "" and r["top_class"] == "" for r in bad for c in CLASSES)
+    doc = json.loads((tmp_path / "face_noface.json").read_text())  # strict JSON: null, no NaN
+    assert doc["windows"][-1]["happiness"] is None
+
+
+def test_a_faster_video_is_resampled_to_the_training_rate(
+    shared_data: Path, model_path: Path, tmp_path: Path, single_face_run: tuple[int, Path]
+) -> None:
+    """Every frame twice at 60 fps gives the 30 fps predictions, with 60 fps frame numbers."""
+    import cv2
+
+    video = shared_file(shared_data, "videos/single_face.mp4")
+    folder = tmp_path / "frames60"
+    folder.mkdir()
+    cap = cv2.VideoCapture(str(video))
+    n = 0
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        first = folder / f"{2 * n:04d}.bmp"  # lossless and fast to read
+        cv2.imwrite(str(first), frame)
+        (folder / f"{2 * n + 1:04d}.bmp").hardlink_to(first)
+        n += 1
+    cap.release()
+    fast = predict_video(folder, model_path, None, fps=60.0)
+    ref = json.loads((single_face_run[1] / "single_face.json").read_text())["windows"]
+    assert [(w.start_frame, w.end_frame) for w in fast.windows] == [(0, 128), (14, 142)]
+    assert [w.start_time for w in fast.windows] == pytest.approx([0.0, 7 / 30])
+    np.testing.assert_allclose(
+        fast.probabilities, [[w[c] for c in CLASSES] for w in ref], atol=1e-6
+    )
+    assert any("skipped to resample" in note for note in fast.notes)
+
+
+# --- refusals (fast: they fail before any landmark or flow work) ---------------------------
+
+
+def _tamper(src: Path, dst: Path, old: bytes, new: bytes) -> None:
+    raw = src.read_bytes()
+    assert raw.count(old) == 1 and len(old) == len(new)
+    dst.write_bytes(raw.replace(old, new))
+
+
+def test_model_with_hand_edited_settings_is_refused(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "edited.safetensors"
+    _tamper(model_path, bad, b'\\"backend\\":\\"dis\\"', b'\\"backend\\":\\"tvl\\"')
+    rc = main(["predict", "any.mp4", "--model", str(bad), "--out", str(tmp_path / "o")])
+    assert rc == 2
+    err = _errors(capsys.readouterr().err)
+    assert len(err) == 1 and "edited.safetensors" in err[0]
+    assert "modified after it was saved" in err[0]
+
+
+def test_settings_that_contradict_the_model_are_refused(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["predict", "any.mp4", "--model", str(model_path), "--out", str(tmp_path)]
+    assert main([*args, "--flow", "farneback"]) == 2
+    err = _errors(capsys.readouterr().err)
+    assert len(err) == 1 and "flow.backend is 'dis' in the model, 'farneback' asked" in err[0]
+    assert main([*args, "--set", "preprocess.equalisation=clahe"]) == 2
+    assert "did you mean 'equalization'" in capsys.readouterr().err
+    loaded = load_model(model_path)
+    check_settings(loaded, ["flow.backend=dis", "features.angle_average=circular"])  # equal: fine
+    with pytest.raises(MeflowError, match=r"features\.sectors is 8 in the model, 4 asked"):
+        check_settings(loaded, ["features.sectors=4"])
+
+
+def _folder(path: Path, n: int) -> Path:
+    import cv2
+
+    path.mkdir()
+    for i in range(n):
+        cv2.imwrite(str(path / f"{i:03d}.png"), np.full((48, 64, 3), i, np.uint8))
+    return path
+
+
+def test_short_video_is_refused(model_path: Path, tmp_path: Path) -> None:
+    short = _folder(tmp_path / "short", 40)
+    with pytest.raises(MeflowError, match=r"short: too short for one window: 40 frames.*65"):
+        predict_video(short, model_path, tmp_path / "o")
+    # 100 frames at 90 fps are 34 frames at the training rate
+    with pytest.raises(MeflowError, match="100 frames at 90 fps, 34 at the training rate"):
+        predict_video(_folder(tmp_path / "fast", 100), model_path, None, fps=90.0)
+
+
+def test_one_bad_input_does_not_stop_the_others(
+    shared_data: Path, model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = shared_file(shared_data, "videos/single_face.mp4")
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(good.read_bytes()[:5000])  # truncated: the index is at the end
+    short = _folder(tmp_path / "short", 10)
+    out = tmp_path / "o"
+    args = [str(broken), str(short), str(good), str(tmp_path / "missing.avi")]
+    rc = main(["predict", *args, "--model", str(model_path), "--out", str(out), "--no-figure"])
+    assert rc == 2
+    assert (out / "single_face.csv").exists() and not (out / "single_face_timeline.png").exists()
+    err = [ln for ln in _errors(capsys.readouterr().err) if ln.startswith("meflow predict")]
+    assert len(err) == 4
+    assert "broken.mp4" in err[0] and "unreadable or truncated" in err[0]
+    assert "short" in err[1] and "missing.avi" in err[2]
+    assert err[3].startswith("meflow predict: 3 of 4 inputs failed")
+    assert all(name in err[3] for name in ("broken.mp4", "short", "missing.avi"))
+
+
+# --- pieces -------------------------------------------------------------------------------
+
+
+def _picked(times: list[float], fps: float) -> list[int]:
+    return [i for i, _, _ in resample([(i, t, None) for i, t in enumerate(times)], fps)]
+
+
+def test_resample_picks_the_nearest_frame() -> None:
+    assert _picked([i / 60 for i in range(10)], 30) == [0, 2, 4, 6, 8]
+    assert _picked([i / 30 for i in range(10)], 30) == list(range(10))
+    assert _picked([i / 29.97 for i in range(10)], 30) == list(range(10))
+    # slower than 30 fps: a step repeats a frame (counted as an invalid pair by predict)
+    assert _picked([i / 24 for i in range(10)], 30) == [0, 1, 2, 2, 3, 4, 5, 6, 6, 7, 8, 9]
+    # variable rate: 30 fps, then 20 fps
+    times = [i / 30 for i in range(4)] + [0.1 + k / 20 for k in range(1, 4)]
+    assert _picked(times, 30) == [0, 1, 2, 3, 4, 4, 5, 6]
+    assert _picked([0.0], 30) == [0] and _picked([], 30) == []
+
+
+def test_window_starts_cover_the_end() -> None:
+    assert window_starts(71, 64, 8) == [0, 7]
+    assert window_starts(64, 64, 8) == [0]
+    assert window_starts(63, 64, 8) == []
+    assert window_starts(80, 64, 8) == [0, 8, 16]
+    assert window_starts(81, 64, 8) == [0, 8, 16, 17]
+
+
+def test_unique_names() -> None:
+    assert unique_names(["a/x.mp4", "b/y.mp4"]) == ["x", "y"]
+    assert unique_names(["a/x.mp4", "b/x.mov", "c/x.mp4"]) == ["x_mp4", "x_mov", "x_mp4_2"]
+
+
+def test_folder_frames_are_timed_by_the_given_rate(tmp_path: Path) -> None:
+    from meflow.io import open_frames
+
+    folder = _folder(tmp_path / "f", 3)
+    assert [(i, t) for i, t, _ in timed_frames(open_frames(folder))] == [
+        (0, 0.0),
+        (1, 1 / 30),
+        (2, 2 / 30),
+    ]
+    assert [t for _, t, _ in timed_frames(open_frames(folder, 10.0), 10.0)] == [0.0, 0.1, 0.2]
