@@ -1,0 +1,197 @@
+"""``meflow gender`` end to end on a tiny synthetic set, and its tables in ``reproduce``."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import socket
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from meflow.cli import main
+from meflow.demographics import read_demographics
+from meflow.demographics.deepface import weights_file
+from meflow.experiments import subset_masks
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-subject synthetic CAS(ME)^3-style set (spNO.1 male, spNO.2 female)."""
+    from meflow.datasets.synthetic import generate
+
+    out = tmp_path_factory.mktemp("gender") / "data"
+    generate(out, subjects=2, clips_per_subject=3, frames=40, progress=False)
+    return out
+
+
+def gender(*args: str | Path) -> list[str]:
+    return ["gender", "--quiet", *map(str, args)]
+
+
+def test_table_estimator_writes_a_readable_table(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "g.csv"
+    rc = main(
+        gender(
+            "--root", data, "--estimator", "table", "--table", data / "subjects.csv", "--out", out
+        )
+    )
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "2 subjects: 1 male, 1 female, 0 excluded (paper: 40 male, 54 female)" in printed
+    df = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert list(df.columns[:11]) == [
+        "subject",
+        "gender",
+        "confidence",
+        "p_male",
+        "p_female",
+        "frames_used",
+        "clips_used",
+        "clips_excluded",
+        "estimator",
+        "excluded",
+        "disagreement",
+    ]
+    assert df["gender"].tolist() == ["male", "female"] and set(df["estimator"]) == {"table"}
+    assert df["clips_used"].tolist() == ["3", "3"]
+    assert read_demographics(out, subjects=["spNO.1", "spNO.2"])["gender"].tolist() == [
+        "male",
+        "female",
+    ]
+
+
+def test_extra_columns_are_kept_and_stratifiable(data: Path, tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text("subject,gender,ethnicity\nspNO.1,M,A\nspNO.2,woman,B\n")
+    out = tmp_path / "g.csv"
+    assert main(gender("--root", data, "--estimator", "table", "--table", src, "--out", out)) == 0
+    table = read_demographics(out, column="ethnicity")
+    assert table["ethnicity"].to_dict() == {"spNO.1": "A", "spNO.2": "B"}
+    subjects = np.array(["spNO.1", "spNO.2", "spNO.1", "spNO.2", "spNO.2"])
+    masks = subset_masks(subjects, table["ethnicity"].to_dict(), "ethnicity")
+    assert list(masks) == ["all", "A", "B"]
+    assert masks["A"].tolist() == [True, False, True, False, False]
+    assert masks["B"].sum() == 3 and masks["all"].all()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("subject,gender\nspNO.1,male\nspNO.2,female\nspNO.9,male\n", "unknown subject 'spNO.9'"),
+        ("subject,gender\nspNO.1,male\nspNO.2,robot\n", "row 3, column 'gender': unknown value"),
+        ("subject,sex\nspNO.1,male\nspNO.2,female\n", "missing column 'gender'"),
+        ("subject,gender\nspNO.1,male\n", "not in the table, e.g. 'spNO.2'"),
+    ],
+)
+def test_malformed_table_is_one_line_error(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
+) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text(content)
+    rc = main(
+        gender("--root", data, "--estimator", "table", "--table", src, "--out", tmp_path / "g.csv")
+    )
+    err = capsys.readouterr().err
+    assert rc == 2 and message in err and err.count("\n") == 1
+    assert not (tmp_path / "g.csv").exists()
+
+
+def test_table_estimator_needs_its_table(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(gender("--root", data, "--estimator", "table", "--out", tmp_path / "g.csv")) == 2
+    assert "give --table CSV" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("deepface") is None,
+    reason='deepface is not installed (pip install -e ".[gender]")',
+)
+def test_deepface_without_weights_stops_offline_before_importing_deepface(
+    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def no_network(*a: object, **k: object) -> None:
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setenv("DEEPFACE_HOME", str(tmp_path))
+    imported_before = "deepface" in sys.modules
+    rc = main(gender("--root", data, "--estimator", "deepface", "--out", tmp_path / "g.csv"))
+    err = capsys.readouterr().err
+    expected = weights_file()
+    assert expected.parent == tmp_path / ".deepface" / "weights"
+    assert rc == 2 and err.count("\n") == 1
+    assert f"put {expected.name} at {expected} (from https://" in err
+    assert imported_before or "deepface" not in sys.modules
+    assert not (tmp_path / "g.csv").exists()
+
+
+@pytest.mark.slow
+def test_gender_table_drives_reproduce_with_exclusions_and_comparisons(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from meflow.datasets import load_dataset
+    from meflow.datasets.synthetic import generate
+    from meflow.features.extract import extract_dataset
+
+    root, cache = tmp_path / "data", tmp_path / "cache"
+    generate(root, subjects=5, clips_per_subject=4, frames=70, progress=False)
+    extract_dataset(load_dataset("casme3", root=root).samples, cache, progress=False)
+    given = pd.read_csv(root / "subjects.csv", dtype=str)
+    # exclude one subject of the larger gender, so both strata keep >= 2 subjects for 2 folds
+    big = given["gender"].value_counts().index[0]
+    dropped = given.loc[given["gender"] == big, "subject"].iloc[0]
+    given["excluded"] = np.where(given["subject"] == dropped, "unsure", "")
+    given.to_csv(tmp_path / "in.csv", index=False)
+    table = tmp_path / "gender.csv"
+    rc = main(
+        gender(
+            "--root", root, "--estimator", "table", "--table", tmp_path / "in.csv", "--out", table
+        )
+    )
+    assert rc == 0 and "1 excluded" in capsys.readouterr().out
+    run = tmp_path / "run"
+    rc = main(
+        [
+            "reproduce",
+            "--cache",
+            str(cache),
+            "--out",
+            str(run),
+            "--demographics",
+            str(table),
+            "--scale",
+            "n",
+            "--epochs",
+            "1",
+            "--folds",
+            "2",
+            "--quiet",
+            "--set",
+            "evaluate.bootstrap=50",
+        ]
+    )
+    assert rc == 0
+    rows = json.loads((run / "results.json").read_text())
+    assert len(rows) == 6
+    assert {(r["subset"], r["angle"]) for r in rows} == {
+        (s, a) for s in ("all", "male", "female") for a in ("discrete", "continuous")
+    }
+    info = json.loads((run / "run.json").read_text())
+    excluded = info["excluded_samples"]
+    assert len(excluded) == 4 and all(f"_{dropped}_" in sid for sid in excluded)
+    comps = info["comparisons"]
+    assert {(c["subset"], c["angle"]) for c in comps} == {
+        (s, a) for s in ("male", "female") for a in ("discrete", "continuous")
+    }
+    assert all(c["difference_ci"][0] <= c["difference"] <= c["difference_ci"][1] for c in comps)
+    report = (run / "report.md").read_text()
+    assert "excluded for an unknown or uncertain attribute: 4" in report
+    assert "## Stratified vs pooled models" in report
