@@ -192,8 +192,10 @@ def from_dict(cls: type[T], data: dict[str, Any] | None, where: str = "") -> T:
 
 
 def _coerce(path: str, value: Any, tp: Any) -> Any:
-    if tp is float and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+    if tp is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{path}: expected a number, got {value!r}")
     if (tp in (int, str, bool) and not isinstance(value, tp)) or (
         tp is int and isinstance(value, bool)
     ):
@@ -238,5 +240,9 @@ def override(obj: T, assignments: typing.Sequence[str]) -> T:
             if not isinstance(node.get(part), dict):
                 node[part] = {}
             node = node[part]
-        node[parts[-1]] = yaml.safe_load(raw)
+        try:
+            node[parts[-1]] = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            first = str(exc).splitlines()[0]
+            raise ConfigError(f"override {item!r}: value is not a YAML scalar ({first})") from None
     return from_dict(type(obj), data)

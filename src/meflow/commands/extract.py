@@ -83,9 +83,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from meflow.errors import MeflowError
+    from meflow.features.cache import ensure_writable
 
     cfg = extract_settings(args)
     if args.video:
+        ensure_writable(args.out)  # the dataset path probes it in extract_dataset
         return _run_videos(args, cfg)
     if args.root is None and args.labels is None:
         raise MeflowError("--dataset needs --root (the dataset folder)")

@@ -24,8 +24,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from meflow.experiments import reproduce
+    from meflow.features.cache import ensure_writable
 
     cfg = experiment_settings(args)
+    ensure_writable(args.out)  # fail now, not after the training
     result = reproduce(
         args.cache,
         args.out,

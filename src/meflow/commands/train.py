@@ -27,9 +27,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from meflow.errors import MeflowError
     from meflow.experiments import train_model
+    from meflow.features.cache import ensure_writable
 
     cfg = experiment_settings(args)
+    if args.out.is_dir():
+        raise MeflowError(f"{args.out}: is a folder; --out names the model file to write")
+    ensure_writable(args.out.parent)  # fail now, not after the training
     meta = train_model(
         args.cache,
         args.out,

@@ -19,7 +19,10 @@ a cross-check against the dataset's own macro+micro annotation file before them)
 * an offset before the onset (an offset of 0 included) is dropped: the extent of the
   expression is unknown and any repair would invent it;
 * a second row with the same subject, clip and onset as an earlier one is dropped (reported,
-  naming the earlier row).
+  naming the earlier row);
+* a subject or clip that is not a plain folder name (empty after stripping, ``.``, ``..``,
+  or holding ``/``, ``\\`` or a NUL) is dropped (reported): frame folders are built from
+  these names, and a row must never point outside the dataset folder.
 """
 
 from __future__ import annotations
@@ -122,6 +125,15 @@ def normalize_emotion(value: object, other_words: Mapping[str, str]) -> str | No
     if word in SIX_CLASS_WORDS:
         return SIX_CLASS_WORDS[word]
     return other_words.get(word)
+
+
+def unsafe_name(text: str) -> str | None:
+    """Gives why ``text`` cannot be a folder name inside the dataset root, or None if it can."""
+    if text.strip() in ("", ".", ".."):
+        return f"{text!r} is not a folder name"
+    if any(c in text for c in "/\\\0"):
+        return f"{text!r} holds a path separator"
+    return None
 
 
 def midpoint(onset: int, offset: int) -> int:
@@ -379,6 +391,21 @@ def parse_rows(
             continue
         subject = spec.subject(cell(values, "subject"))
         clip, clip_note = spec.clip(cell(values, "clip"))
+        # Frame folders are root/<subject>/<clip>: a name like '..' would leave the root.
+        unsafe = [
+            f"{what} {why}"
+            for what, text in (
+                ("subject", cell_text(cell(values, "subject"))),
+                ("subject", subject),
+                ("clip", cell_text(cell(values, "clip"))),
+                ("clip", clip),
+            )
+            if (why := unsafe_name(text)) is not None
+        ]
+        if unsafe:
+            reason = f"{unsafe[0]}: the frames would lie outside the dataset folder"
+            issues.append(RowIssue(name, row_number, "dropped", reason))
+            continue
         notes: list[str] = [clip_note] if clip_note else []
 
         fixed: FrameFix | None = None

@@ -22,6 +22,28 @@ from meflow.errors import MeflowError
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
+def ensure_writable(folder: Path) -> Path:
+    """Gives ``folder``, created if needed, after proving a file can be written in it.
+
+    Raises MeflowError (one line naming the folder) when it cannot be created or written,
+    e.g. a read-only or full disk, or a path below a regular file; commands call it before
+    any costly work so that they fail at once rather than after hours.
+    """
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test.", dir=folder)
+        try:
+            os.write(fd, b"0")
+        finally:
+            os.close(fd)
+            Path(probe).unlink(missing_ok=True)
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise MeflowError(f"{folder}: cannot write there ({why})") from None
+    return folder
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Writes ``data`` to ``path`` through a temporary file and an atomic rename."""
     path.parent.mkdir(parents=True, exist_ok=True)

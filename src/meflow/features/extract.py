@@ -33,7 +33,7 @@ from meflow import __version__
 from meflow.config import ExtractConfig, from_dict, to_dict
 from meflow.datasets.base import EMOTIONS, Sample
 from meflow.errors import MeflowError
-from meflow.features.cache import atomic_write_text, load_npz, save_npz
+from meflow.features.cache import atomic_write_text, ensure_writable, load_npz, save_npz
 
 CACHE_FORMAT = 1
 TABLE_COLUMNS = (
@@ -104,6 +104,24 @@ def _read_window(
     return frames, missing
 
 
+def _check_anchor(sample: Sample, first: int, last: int, anchor: str) -> None:
+    """Raises MeflowError when the frame the window centres on is not in the recording.
+
+    Without this check the window would be slid to the recording's edge and made of frames
+    that do not show the labelled expression (e.g. an onset beyond the last frame file).
+    """
+    from meflow.features.windows import anchor_frame
+
+    lo = first if sample.first_frame is None else max(first, sample.first_frame)
+    hi = last if sample.last_frame is None else min(last, sample.last_frame)
+    n = anchor_frame(sample, anchor)
+    if not lo <= n <= hi:
+        raise MeflowError(
+            f"{anchor} frame {n} (onset {sample.onset}, offset {sample.offset}) is outside "
+            f"the frames {lo}..{hi} of {sample.frames_dir}"
+        )
+
+
 _EXTRACTOR: Any = None
 
 
@@ -131,11 +149,17 @@ def extract_sample(sample: Sample, out_dir: Path) -> SampleResult:
         numbers = _frame_numbers(sample.frames_dir)
         if not numbers:
             raise MeflowError(f"frames folder {sample.frames_dir} holds no frame images")
+        _check_anchor(sample, numbers[0], numbers[-1], cfg.features.anchor)
         start = sample_window(sample, numbers[0], numbers[-1], cfg.features)
         window = cfg.features.window
         t0 = time.perf_counter()
         frames, missing = _read_window(sample, start, window + 1)
         decode = time.perf_counter() - t0
+        if len(missing) == len(frames):
+            raise MeflowError(
+                f"none of the frames {start}..{start + window} in {sample.frames_dir} could be "
+                "read (missing, empty, corrupt or on the damaged-frame list)"
+            )
         feats = _EXTRACTOR.run(lambda: frames, name=sid)
         feats.timings["decode"] += decode
         if not feats.valid.any():
@@ -207,13 +231,7 @@ def _check_manifest(out: Path, cfg: ExtractConfig, dataset: str) -> None:
                 "use a new --out folder or the same settings"
             )
         return
-    out.mkdir(parents=True, exist_ok=True)
-    probe = out / ".write-test"
-    try:
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise MeflowError(f"{out}: cannot write there ({exc.strerror})") from None
+    ensure_writable(out)
     atomic_write_text(
         path, json.dumps({**manifest, "meflow": __version__}, indent=2, sort_keys=True) + "\n"
     )
@@ -243,8 +261,13 @@ def write_table(out: Path, samples: Sequence[Sample]) -> list[dict[str, Any]]:
         failed = out / "samples" / f"{sid}.failed.json"
         if npz.exists():
             arrays, meta = load_npz(npz)
+            missing = meta.get("missing_frames") or []
             row.update(
                 status="ok",
+                # a frame that is absent, empty, corrupt or on the damaged list is named here
+                reason=f"frames missing or unreadable: {', '.join(map(str, missing))}"
+                if missing
+                else "",
                 window_start=meta.get("window_start", ""),
                 valid_pairs=int(arrays["valid"].sum()),
             )
@@ -360,6 +383,8 @@ def extract_video(
     source = open_frames(path, fps)
     extractor = SequenceExtractor(cfg)
     feats = extractor.run(lambda: (f for _, f in source), name=str(path))
+    if feats.frames < 2:
+        raise MeflowError(f"{path}: only {feats.frames} frame; optical flow needs at least 2")
     target = Path(out_dir) / f"{Path(path).stem if Path(path).is_file() else Path(path).name}.npz"
     save_npz(
         target,
