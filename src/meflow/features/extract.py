@@ -125,14 +125,15 @@ def _check_anchor(sample: Sample, first: int, last: int, anchor: str) -> None:
 _EXTRACTOR: Any = None
 
 
-def _init_worker(cfg_dict: dict[str, Any]) -> None:
+def _init_worker(cfg_dict: dict[str, Any], threaded: bool = True) -> None:
     import cv2
 
     from meflow.features.sequence import SequenceExtractor
 
     cv2.setNumThreads(1)
     global _EXTRACTOR
-    _EXTRACTOR = SequenceExtractor(from_dict(ExtractConfig, cfg_dict))
+    # With several worker processes each one already has a core: no landmark thread.
+    _EXTRACTOR = SequenceExtractor(from_dict(ExtractConfig, cfg_dict), threaded=threaded)
 
 
 def extract_sample(sample: Sample, out_dir: Path) -> SampleResult:
@@ -351,7 +352,7 @@ def _run_jobs(
 ) -> Iterable[SampleResult]:
     cfg_dict = to_dict(cfg)
     if workers <= 1 or len(todo) <= 1:
-        _init_worker(cfg_dict)
+        _init_worker(cfg_dict, True)
         for s in todo:
             yield extract_sample(s, out)
         return
@@ -360,7 +361,7 @@ def _run_jobs(
 
     ctx = mp.get_context("spawn")  # no MediaPipe or OpenCV state is inherited by a fork
     with ProcessPoolExecutor(
-        workers, mp_context=ctx, initializer=_init_worker, initargs=(cfg_dict,)
+        workers, mp_context=ctx, initializer=_init_worker, initargs=(cfg_dict, False)
     ) as pool:
         futures = [pool.submit(extract_sample, s, out) for s in todo]
         try:

@@ -3,15 +3,23 @@
 The path every frame takes, in order: landmarks (MediaPipe, on the colour frame) ->
 grayscale + equalisation -> face crop (the box of the first frame of each pair, applied to
 both frames) -> dense optical flow -> head-motion compensation -> 42-region label map ->
-per-region mean magnitude and angle. Frames are read twice (landmarks first, so that short
-gaps can be interpolated before any flow is computed); only two frames are held at a time.
+per-region mean magnitude and angle.
+
+Frames are decoded once and streamed: a producer (landmarks + preprocessing, in a thread by
+default, since MediaPipe and OpenCV release the GIL) runs ``max_gap + 1`` frames ahead of the
+consumer (flow + pooling), so that a pair's landmarks can be gap-filled exactly as
+``face.landmarks.fill_gaps`` would on the whole sequence, while only ``max_gap + 3`` frames are
+held in memory. Threaded or not, the results are the same.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -23,6 +31,7 @@ N_LANDMARKS = 478
 STAGES = ("decode", "preprocess", "landmarks", "flow", "pooling")
 
 FrameIterable = Callable[[], Iterable[np.ndarray | None]]
+_END = object()
 
 
 @dataclass
@@ -55,67 +64,141 @@ def _timed(
         yield frame
 
 
-class SequenceExtractor:
-    """Computes SequenceFeatures with one flow backend, reused across sequences."""
+def _in_thread(items: Iterator[object], depth: int) -> Iterator[object]:
+    """Runs the generator ``items`` in a thread, ``depth`` items ahead of the caller."""
+    q: queue.Queue[object] = queue.Queue(maxsize=depth)
+    failure: list[BaseException] = []
+    stop = threading.Event()
 
-    def __init__(self, cfg: ExtractConfig | None = None) -> None:
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+        except BaseException as exc:  # handed to the consumer's thread
+            failure.append(exc)
+        finally:
+            q.put(_END)
+
+    worker = threading.Thread(target=produce, name="meflow-landmarks", daemon=True)
+    worker.start()
+    try:
+        while (item := q.get()) is not _END:
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                worker.join(0.05)
+        worker.join()
+    if failure:
+        raise failure[0]
+
+
+class SequenceExtractor:
+    """Computes SequenceFeatures with one flow backend, reused across sequences.
+
+    ``threaded`` runs landmarks and preprocessing in a second thread (about 1.7x faster for
+    one stream on 2 cores); dataset extraction with several worker processes turns it off.
+    """
+
+    def __init__(self, cfg: ExtractConfig | None = None, threaded: bool = True) -> None:
         from meflow.flow import get_flow
 
         self.cfg = cfg or ExtractConfig()
         self.flow = get_flow(self.cfg.flow.backend)
+        self.threaded = threaded
+        if threaded:
+            import cv2
 
-    def landmarks(
+            # our two threads already take two cores; OpenCV's own pool would oversubscribe
+            cv2.setNumThreads(1)
+
+    def _produce(
         self, frames: Iterable[np.ndarray | None], timings: dict[str, float]
-    ) -> np.ndarray:
-        """(frames, 478, 2) float32 landmark pixels, NaN where no face or no frame."""
+    ) -> Iterator[tuple[np.ndarray | None, np.ndarray | None]]:
+        """(landmarks or None, preprocessed frame or None) of every frame, in order."""
         from meflow.face.landmarks import LandmarkTracker, quiet_native_stderr
+        from meflow.preprocess import preprocess
 
-        rows: list[np.ndarray] = []
-        missing = np.full((N_LANDMARKS, 2), np.nan, dtype=np.float32)
         # A fresh tracker per sequence: results do not depend on what was processed before.
         # MediaPipe's native threads log start-up chatter at unpredictable moments of the pass.
         with quiet_native_stderr(), LandmarkTracker(self.cfg.face) as tracker:
             for frame in _timed(frames, timings):
                 t0 = time.perf_counter()
                 pts = tracker(frame) if frame is not None else None
-                rows.append(missing if pts is None else np.asarray(pts, dtype=np.float32))
-                timings["landmarks"] += time.perf_counter() - t0
-        return np.stack(rows) if rows else np.zeros((0, N_LANDMARKS, 2), np.float32)
+                t1 = time.perf_counter()
+                gray = preprocess(frame, self.cfg.preprocess) if frame is not None else None
+                timings["landmarks"] += t1 - t0
+                timings["preprocess"] += time.perf_counter() - t1
+                yield pts, gray
 
     def run(self, frames: FrameIterable, name: str = "sequence") -> SequenceFeatures:
         """Features of every consecutive pair of the frames that ``frames()`` yields."""
         from meflow.face.landmarks import fill_gaps
-        from meflow.preprocess import preprocess
 
         cfg = self.cfg
+        max_gap = cfg.face.max_gap
+        lag = max_gap + 1  # frames of look-ahead that make a pair's gap filling final
         timings = dict.fromkeys(STAGES, 0.0)
-        raw = self.landmarks(frames(), timings)
-        n = raw.shape[0]
-        if n == 0 or not np.isfinite(raw[:, 0, 0]).any():
+        missing = np.full((N_LANDMARKS, 2), np.nan, dtype=np.float32)
+        raw: list[np.ndarray] = []
+        grays: dict[int, np.ndarray | None] = {}
+        angle_rows: list[np.ndarray] = []
+        mag_rows: list[np.ndarray] = []
+        valid_rows: list[bool] = []
+        nan_row = np.full(N_REGIONS, np.nan, dtype=np.float32)
+
+        def pair_at(u: int) -> None:
+            # pair (u-1, u); raw[u-1-lag .. u+lag] holds every detection its gaps can use
+            lo = max(0, u - 1 - lag)
+            pts, ok = fill_gaps(np.stack(raw[lo : u + lag + 1]), max_gap)
+            a, b = u - 1 - lo, u - lo
+            g0, g1 = grays.get(u - 1), grays.get(u)
+            if ok[a] and ok[b] and g0 is not None and g1 is not None:
+                p = self.pair(g0, g1, pts[a], pts[b], timings)
+                mag_rows.append(p.magnitude)
+                angle_rows.append(p.angle)
+                valid_rows.append(True)
+            else:
+                mag_rows.append(nan_row)
+                angle_rows.append(nan_row)
+                valid_rows.append(False)
+            grays.pop(u - 1, None)
+
+        items: Iterator[object] = self._produce(frames(), timings)
+        if self.threaded:
+            items = _in_thread(items, depth=lag + 4)
+        next_u = 1
+        for item in items:
+            pts, gray = cast(tuple[np.ndarray | None, np.ndarray | None], item)
+            raw.append(missing if pts is None else np.asarray(pts, dtype=np.float32))
+            grays[len(raw) - 1] = gray
+            while next_u + lag < len(raw):
+                pair_at(next_u)
+                next_u += 1
+        n = len(raw)
+        if n == 0 or not any(np.isfinite(r[0, 0]) for r in raw):
             raise NoFaceError(f"{name}: no face found in any of {n} frames")
-        points, frame_valid = fill_gaps(raw, cfg.face.max_gap)
+        while next_u < n:
+            pair_at(next_u)
+            next_u += 1
+        _, frame_valid = fill_gaps(np.stack(raw), max_gap)
         pairs = max(n - 1, 0)
-        angle = np.full((pairs, N_REGIONS), np.nan, dtype=np.float32)
-        magnitude = np.full((pairs, N_REGIONS), np.nan, dtype=np.float32)
-        valid = np.zeros(pairs, dtype=bool)
-        prev_gray: np.ndarray | None = None
-        for t, frame in enumerate(_timed(frames(), timings)):
-            if t >= n:
-                break
-            t0 = time.perf_counter()
-            gray = preprocess(frame, cfg.preprocess) if frame is not None else None
-            timings["preprocess"] += time.perf_counter() - t0
-            if (
-                t > 0
-                and gray is not None
-                and prev_gray is not None
-                and frame_valid[t - 1]
-                and frame_valid[t]
-            ):
-                pair = self.pair(prev_gray, gray, points[t - 1], points[t], timings)
-                magnitude[t - 1], angle[t - 1] = pair.magnitude, pair.angle
-                valid[t - 1] = True
-            prev_gray = gray
+        if pairs:
+            angle, magnitude = np.stack(angle_rows), np.stack(mag_rows)
+        else:
+            angle = np.zeros((0, N_REGIONS), np.float32)
+            magnitude = np.zeros((0, N_REGIONS), np.float32)
+        valid = np.array(valid_rows, dtype=bool)
         return SequenceFeatures(angle, magnitude, valid, frame_valid, timings)
 
     def pair(
@@ -146,8 +229,14 @@ class SequenceExtractor:
         p1 = (points1 @ m[:, :2].T + m[:, 2]).astype(np.float32)
         flow = compensate(self.flow(g0, g1), p0, p1, cfg.flow.motion_compensation)
         t1 = time.perf_counter()
-        labels = rasterise(p0, (size, size))
-        mag, ang = pool_regions(flow, labels, N_REGIONS, cfg.features.angle_average)
+        # Rasterise and pool only inside the landmarks' bounding box (about 60% of the crop):
+        # the regions never reach outside it, so the means are the same, for less work.
+        x0, y0 = (max(0, int(np.floor(v)) - 1) for v in np.nanmin(p0, axis=0))
+        x1, y1 = (min(size, int(np.ceil(v)) + 2) for v in np.nanmax(p0, axis=0))
+        inner = rasterise(p0 - np.array([x0, y0], np.float32), (y1 - y0, x1 - x0))
+        mag, ang = pool_regions(flow[y0:y1, x0:x1], inner, N_REGIONS, cfg.features.angle_average)
+        labels = np.zeros((size, size), np.uint8)
+        labels[y0:y1, x0:x1] = inner
         if timings is not None:
             timings["flow"] += t1 - t0
             timings["pooling"] += time.perf_counter() - t1
