@@ -10,8 +10,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from meflow import __version__
 from meflow.config import ExperimentConfig, to_dict
 from meflow.datasets.base import EMOTIONS
@@ -256,7 +254,3 @@ def _write_report(
         "",
     ]
     atomic_write_text(path, "\n".join(lines))
-
-
-def mean_or_nan(values: Sequence[float]) -> float:
-    return float(np.mean(values)) if len(values) else float("nan")

@@ -57,19 +57,12 @@ def load(labels: Path, root: Path | None = None, six_classes: bool = True) -> Lo
     base = root if root is not None else Path(".")
 
     def make(r: LabelRow) -> Sample:
-        return Sample(
-            dataset="casme2",
-            subject=r.subject,
-            clip=r.clip,
-            onset=r.onset,
-            apex=r.apex,
-            offset=r.offset,
-            emotion=r.emotion,
-            frames_dir=base / r.subject / r.clip,
-            frame_pattern="img{n}.jpg",
+        return r.sample(
+            "casme2",
+            base / r.subject / r.clip,
+            "img{n}.jpg",
             first_frame=r.onset,
             last_frame=r.offset,
-            row=r.row,
         )
 
     return build_result(

@@ -250,18 +250,11 @@ def load_part_a(labels: Path, root: Path | None = None, six_classes: bool = True
     base = root if root is not None else Path(".")
 
     def make(r: LabelRow) -> Sample:
-        return Sample(
-            dataset="casme3",
-            subject=r.subject,
-            clip=r.clip,
-            onset=r.onset,
-            apex=r.apex,
-            offset=r.offset,
-            emotion=r.emotion,
-            frames_dir=base / r.subject / r.clip / "color",
-            frame_pattern="{n}.jpg",
+        return r.sample(
+            "casme3",
+            base / r.subject / r.clip / "color",
+            "{n}.jpg",
             bad_frames=damaged.get((r.subject, r.clip), frozenset()),
-            row=r.row,
         )
 
     return build_result(
@@ -282,18 +275,7 @@ def load_part_c(labels: Path, root: Path | None = None, six_classes: bool = True
     base = root if root is not None else Path(".")
 
     def make(r: LabelRow) -> Sample:
-        return Sample(
-            dataset="casme3c",
-            subject=r.subject,
-            clip=r.clip,
-            onset=r.onset,
-            apex=r.apex,
-            offset=r.offset,
-            emotion=r.emotion,
-            frames_dir=base / r.subject.removeprefix("C") / "color",
-            frame_pattern="{n}.jpg",
-            row=r.row,
-        )
+        return r.sample("casme3c", base / r.subject.removeprefix("C") / "color", "{n}.jpg")
 
     return build_result(
         rows,

@@ -194,6 +194,22 @@ class LabelRow:
     offset: int
     emotion: str  # one of EMOTIONS or the dataset's normalised own word
 
+    def sample(self, dataset: str, frames_dir: Path, frame_pattern: str, **extra: Any) -> Sample:
+        """Gives the Sample of this row (``extra``: first_frame, last_frame, bad_frames)."""
+        return Sample(
+            dataset=dataset,
+            subject=self.subject,
+            clip=self.clip,
+            onset=self.onset,
+            apex=self.apex,
+            offset=self.offset,
+            emotion=self.emotion,
+            frames_dir=frames_dir,
+            frame_pattern=frame_pattern,
+            row=self.row,
+            **extra,
+        )
+
 
 # A dataset-specific check of an inconsistent row: given the row number, subject, clip, onset,
 # apex, offset and the text of the spec's extra columns, gives the corrected

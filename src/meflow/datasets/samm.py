@@ -53,19 +53,12 @@ def load(labels: Path, root: Path | None = None, six_classes: bool = True) -> Lo
     base = root if root is not None else Path(".")
 
     def make(r: LabelRow) -> Sample:
-        return Sample(
-            dataset="samm",
-            subject=r.subject,
-            clip=r.clip,
-            onset=r.onset,
-            apex=r.apex,
-            offset=r.offset,
-            emotion=r.emotion,
-            frames_dir=base / r.subject / r.clip,
-            frame_pattern=r.subject.replace("{", "{{").replace("}", "}}") + "_{n:05d}.jpg",
+        return r.sample(
+            "samm",
+            base / r.subject / r.clip,
+            r.subject.replace("{", "{{").replace("}", "}}") + "_{n:05d}.jpg",
             first_frame=r.onset,
             last_frame=r.offset,
-            row=r.row,
         )
 
     return build_result(

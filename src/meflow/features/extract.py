@@ -23,7 +23,7 @@ import shutil
 import time
 import traceback
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -464,7 +464,3 @@ def load_features(cache: Path, min_valid: float = 0.5) -> FeatureSet:
     return FeatureSet(
         np.stack(disc), np.stack(cont), np.array(labels), np.array(subjects), ids, extract, skipped
     )
-
-
-def summary_dict(summary: ExtractSummary) -> dict[str, Any]:
-    return asdict(summary)
