@@ -37,11 +37,8 @@ def add_extract_settings(p: argparse.ArgumentParser) -> None:
     )
 
 
-def extract_settings(args: argparse.Namespace) -> ExtractConfig:
-    """The ExtractConfig of the command line (YAML, then shortcuts, then --set)."""
-    from meflow.config import load_yaml, override
-
-    cfg = load_yaml(ExtractConfig, args.config) if args.config else ExtractConfig()
+def setting_assignments(args: argparse.Namespace) -> list[str]:
+    """The 'key=value' extraction settings of --set and the shortcut options, in that order."""
     sets = list(args.overrides)
     if args.flow:
         sets.append(f"flow.backend={args.flow}")
@@ -49,6 +46,15 @@ def extract_settings(args: argparse.Namespace) -> ExtractConfig:
         sets.append(f"features.angle_average={args.angle_average}")
     if args.motion:
         sets.append(f"flow.motion_compensation={args.motion}")
+    return sets
+
+
+def extract_settings(args: argparse.Namespace) -> ExtractConfig:
+    """The ExtractConfig of the command line (YAML, then shortcuts, then --set)."""
+    from meflow.config import load_yaml, override
+
+    cfg = load_yaml(ExtractConfig, args.config) if args.config else ExtractConfig()
+    sets = setting_assignments(args)
     cfg = override(cfg, sets) if sets else cfg
     from meflow.flow import get_flow
 

@@ -79,6 +79,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from meflow.commands.extract import setting_assignments
     from meflow.errors import MeflowError
     from meflow.predict import check_settings, load_model, predict_video, unique_names
 
@@ -89,14 +90,7 @@ def run(args: argparse.Namespace) -> int:
     if args.fps is not None and args.fps <= 0:
         raise MeflowError(f"--fps must be positive, got {args.fps}")
     loaded = load_model(args.model)
-    sets = list(args.overrides)
-    if args.flow:
-        sets.append(f"flow.backend={args.flow}")
-    if args.angle_average:
-        sets.append(f"features.angle_average={args.angle_average}")
-    if args.motion:
-        sets.append(f"flow.motion_compensation={args.motion}")
-    check_settings(loaded, sets)
+    check_settings(loaded, setting_assignments(args))
 
     from meflow.features.sequence import SequenceExtractor
 

@@ -83,6 +83,15 @@ def _interval(stats: np.ndarray, alpha: float) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+def _result(point: float, stats: np.ndarray, alpha: float) -> BootstrapResult:
+    """The point value with the percentile interval of its finite resampled values."""
+    valid = stats[np.isfinite(stats)]
+    lo, hi = _interval(valid, alpha)
+    return BootstrapResult(
+        point, lo, hi, skipped=int(stats.size - valid.size), n_valid=int(valid.size)
+    )
+
+
 def bootstrap_ci(
     y: np.ndarray,
     probs: np.ndarray,
@@ -97,11 +106,7 @@ def bootstrap_ci(
     probs = np.asarray(probs)
     point = _safe(metric, y, probs)
     stats = np.array([_safe(metric, y[i], probs[i]) for i in _resamples(groups, n, seed)])
-    valid = stats[np.isfinite(stats)]
-    lo, hi = _interval(valid, alpha)
-    return BootstrapResult(
-        point, lo, hi, skipped=int(stats.size - valid.size), n_valid=int(valid.size)
-    )
+    return _result(point, stats, alpha)
 
 
 def paired_bootstrap_diff(
@@ -127,8 +132,4 @@ def paired_bootstrap_diff(
     stats = np.array(
         [_safe(metric, y[i], a[i]) - _safe(metric, y[i], b[i]) for i in _resamples(groups, n, seed)]
     )
-    valid = stats[np.isfinite(stats)]
-    lo, hi = _interval(valid, alpha)
-    return BootstrapResult(
-        point, lo, hi, skipped=int(stats.size - valid.size), n_valid=int(valid.size)
-    )
+    return _result(point, stats, alpha)
