@@ -212,7 +212,9 @@ def _video_timestamps(path: Path, rate: float) -> Iterator[Timed]:
 def _raw_timestamps(path: Path, rate: float) -> Iterator[Timed]:
     import cv2
 
-    cap = cv2.VideoCapture(str(path))
+    from meflow.io.frames import video_capture
+
+    cap = video_capture(path)
     try:
         last = -math.inf
         i = 0
@@ -574,17 +576,12 @@ def plot_timeline(
 
     Invalid windows break the lines and their stretch of the timeline (the window's centre
     +- half the distance to its neighbours) is shaded grey; frames without a face are marked
-    by a red band under the axis.
+    by a red band under the axis. Drawn by :mod:`meflow.timeline` (OpenCV, ~10 ms).
     """
-    from meflow.evaluation.plots import _pyplot, _save
+    from meflow.timeline import draw_timeline, write_png
 
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(10, 3.8))
     wins = result.windows
     centres = np.array([(w.start_time + w.end_time) / 2 for w in wins])
-    probs = result.probabilities
-    for k, c in enumerate(result.classes):
-        ax.plot(centres, probs[:, k], marker="o", ms=3, lw=1.5, label=c)
     edges = np.concatenate(
         [
             [wins[0].start_time],
@@ -592,39 +589,20 @@ def plot_timeline(
             [wins[-1].end_time],
         ]
     )
-    labelled = False
-    for j, w in enumerate(wins):
-        if not w.valid:
-            ax.axvspan(
-                edges[j],
-                edges[j + 1],
-                color="0.8",
-                alpha=0.7,
-                lw=0,
-                label=None if labelled else "invalid window",
-            )
-            labelled = True
+    invalid = [(float(edges[j]), float(edges[j + 1])) for j, w in enumerate(wins) if not w.valid]
+    no_face: list[tuple[float, float]] = []
     if frame_valid is not None and frame_time is not None and (~frame_valid).any():
         t = frame_time[: len(frame_valid)]
         half = 0.5 / result.model_fps
         bad = ~frame_valid[: len(t)]
         # runs of frames without a face, one band each
         change = np.flatnonzero(np.diff(np.concatenate([[0], bad.astype(np.int8), [0]])))
-        for n, (a, b) in enumerate(zip(change[::2], change[1::2], strict=True)):
-            ax.axvspan(
-                t[a] - half,
-                t[b - 1] + half,
-                ymin=0,
-                ymax=0.03,
-                color="tab:red",
-                lw=0,
-                label="no face" if n == 0 else None,
-            )
-    ax.set_xlim(0, max(result.duration, 1e-3))
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel("time (s), window centre")
-    ax.set_ylabel("probability")
-    ax.set_title(f"{result.source.name}: {len(wins)} windows, {int(result.valid.sum())} valid")
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
-    ax.grid(alpha=0.3)
-    return _save(fig, path)
+        no_face = [
+            (float(t[a] - half), float(t[b - 1] + half))
+            for a, b in zip(change[::2], change[1::2], strict=True)
+        ]
+    title = f"{result.source.name}: {len(wins)} windows, {int(result.valid.sum())} valid"
+    img = draw_timeline(
+        centres, result.probabilities, result.classes, result.duration, title, invalid, no_face
+    )
+    return write_png(path, img)

@@ -124,3 +124,45 @@ def test_crop_face_gives_landmarks_in_crop_pixels(single_face: Tracked) -> None:
     # the landmarks fill the crop up to the margin: margin / (1 + 2 margin) of the side
     edge = cfg.crop_size * cfg.crop_margin / (1 + 2 * cfg.crop_margin)
     assert (lo > edge - 3).all() and (hi < cfg.crop_size - edge + 3).all()
+
+
+def test_fast_graph_path_gives_exactly_what_process_gives(shared_data: Path) -> None:
+    # The fast path feeds MediaPipe's graph directly and parses the serialised landmarks
+    # itself; it must be active with the pinned MediaPipe and change no number.
+    from meflow.face.landmarks import LandmarkTracker
+
+    frames = [f for _, f in open_frames(shared_file(shared_data, "videos/face_noface.mov"))]
+    frames = frames[60:90]  # the face, then frames without it
+    with LandmarkTracker(fast=True) as fast, LandmarkTracker(fast=False) as slow:
+        assert fast.fast and not slow.fast
+        got = [fast(f) for f in frames]
+        want = [slow(f) for f in frames]
+    assert [g is None for g in got] == [w is None for w in want]
+    assert sum(g is not None for g in got) >= 10 and sum(g is None for g in got) >= 10
+    for g, w in zip(got, want, strict=True):
+        if w is not None:
+            assert g is not None and g.dtype == np.float32
+            np.testing.assert_array_equal(g, w)
+
+
+def test_parse_landmark_list_reads_the_wire_format_and_refuses_other_layouts() -> None:
+    from mediapipe.framework.formats import landmark_pb2
+
+    from meflow.face.landmarks import parse_landmark_list
+
+    rng = np.random.default_rng(0)
+    xyz = rng.uniform(-0.5, 1.5, (478, 3)).astype(np.float32)
+    xyz[0] = 0.0  # zeros are still written: the fields are optional (proto2), set explicitly
+    msg = landmark_pb2.NormalizedLandmarkList()
+    for x, y, z in xyz:
+        msg.landmark.add(x=float(x), y=float(y), z=float(z))
+    got = parse_landmark_list(msg.SerializeToString())
+    assert got is not None
+    np.testing.assert_array_equal(got, xyz[:, :2])
+    # another layout: a visibility field on one landmark, or another count -> None
+    msg.landmark[3].visibility = 0.5
+    assert parse_landmark_list(msg.SerializeToString()) is None
+    assert parse_landmark_list(b"") is None
+    short = landmark_pb2.NormalizedLandmarkList()
+    short.landmark.add(x=0.1, y=0.2, z=0.3)
+    assert parse_landmark_list(short.SerializeToString()) is None

@@ -60,6 +60,72 @@ def quiet_native_stderr() -> Iterator[None]:
         os.close(devnull)
 
 
+# One serialised NormalizedLandmark as Face Mesh writes it: field 1 (tag 0x0A) of the list,
+# 15 bytes long, holding x (tag 0x0D), y (0x15) and z (0x1D) as little-endian float32.
+_RECORD = 17
+_TAGS = ((0, 0x0A), (1, 15), (2, 0x0D), (7, 0x15), (12, 0x1D))
+
+
+def parse_landmark_list(data: bytes, n: int = N_LANDMARKS) -> np.ndarray | None:
+    """Gives (n, 2) float32 (x, y) from a serialised NormalizedLandmarkList, or None.
+
+    Reads the fixed 17-byte layout of landmarks with x, y and z set (what Face Mesh writes);
+    any other layout (optional fields present, another count) gives None, and the caller
+    parses the message with protobuf instead.
+    """
+    if len(data) != n * _RECORD:
+        return None
+    rec = np.frombuffer(data, dtype=np.uint8).reshape(n, _RECORD)
+    if not all((rec[:, col] == tag).all() for col, tag in _TAGS):
+        return None
+    xy = np.empty((n, 2), dtype=np.float32)
+    for j, off in enumerate((3, 8)):
+        xy[:, j] = np.ndarray((n,), dtype="<f4", buffer=data, offset=off, strides=(_RECORD,))
+    return xy
+
+
+def _landmark_list_type() -> Any:
+    from mediapipe.framework.formats import landmark_pb2
+
+    return landmark_pb2.NormalizedLandmarkList
+
+
+def _has_graph_internals(mesh: Any) -> bool:
+    try:
+        from mediapipe.python import packet_creator
+        from mediapipe.python._framework_bindings import _packet_getter  # noqa: F401
+    except ImportError:  # pragma: no cover - depends on the installed MediaPipe
+        return False
+    info = getattr(mesh, "_input_stream_type_info", None)
+    return (
+        hasattr(mesh, "_graph")
+        and isinstance(getattr(mesh, "_graph_outputs", None), dict)
+        and isinstance(getattr(mesh, "_simulated_timestamp", None), int)
+        and isinstance(info, dict)
+        and list(info) == ["image"]
+        and hasattr(packet_creator, "create_image")
+    )
+
+
+def _run_graph(mesh: Any, rgb: np.ndarray) -> list[bytes]:
+    """What ``FaceMesh.process`` does (mediapipe 0.10.21), without building Python protos:
+    the serialised landmark lists of the faces found (empty if none)."""
+    from mediapipe.python import packet_creator
+    from mediapipe.python._framework_bindings import _packet_getter, image_frame
+
+    mesh._graph_outputs.clear()
+    mesh._simulated_timestamp += 33333  # as process(): a 30 fps clock
+    packet = packet_creator.create_image(rgb, image_format=image_frame.ImageFormat.SRGB)
+    mesh._graph.add_packet_to_input_stream(
+        stream="image", packet=packet.at(mesh._simulated_timestamp)
+    )
+    mesh._graph.wait_until_idle()
+    out = mesh._graph_outputs.get("multi_face_landmarks")
+    if out is None or out.is_empty():
+        return []
+    return list(_packet_getter._get_serialized_proto_list(out))
+
+
 class LandmarkTracker:
     """Gives 478 Face Mesh landmarks per frame, tracking one face from frame to frame.
 
@@ -67,7 +133,9 @@ class LandmarkTracker:
     image (for single photographs); the default tracking mode is faster on video and steadier.
     """
 
-    def __init__(self, cfg: FaceConfig | None = None, static: bool = False) -> None:
+    def __init__(
+        self, cfg: FaceConfig | None = None, static: bool = False, fast: bool = True
+    ) -> None:
         cfg = cfg or FaceConfig()
         face_mesh = _face_mesh_module()
         with quiet_native_stderr():
@@ -79,6 +147,7 @@ class LandmarkTracker:
                 min_tracking_confidence=cfg.min_tracking_confidence,
             )
         self._first = True
+        self.fast = fast and _has_graph_internals(self._mesh)
 
     def __call__(self, frame_bgr: np.ndarray) -> np.ndarray | None:
         """The (478, 2) float32 pixel landmarks (x, y) of the face in a BGR frame, or None."""
@@ -90,21 +159,32 @@ class LandmarkTracker:
             rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
         if self._first:  # the graph logs its start-up warnings on the first frame
             with quiet_native_stderr():
-                result = self._mesh.process(rgb)
+                xy = self._landmarks(rgb)
             self._first = False
         else:
-            result = self._mesh.process(rgb)
-        faces = result.multi_face_landmarks
-        if not faces:
+            xy = self._landmarks(rgb)
+        if xy is None:
             return None
         h, w = rgb.shape[:2]
-        lm = faces[0].landmark
-        pts = np.array([(p.x, p.y) for p in lm], dtype=np.float32)
-        if pts.shape[0] != N_LANDMARKS:  # pragma: no cover - refine_landmarks is always on
-            return None
         # MediaPipe's normalised 0..1 spans the image's outer edges; shift to pixel centres
-        pts = pts * np.array([w, h], dtype=np.float32) - np.float32(0.5)
-        return pts
+        return xy * np.array([w, h], dtype=np.float32) - np.float32(0.5)
+
+    def _landmarks(self, rgb: np.ndarray) -> np.ndarray | None:
+        """(478, 2) float32 normalised (x, y) of the first face, or None."""
+        if self.fast:
+            serialised = _run_graph(self._mesh, rgb)
+            if not serialised:
+                return None
+            xy = parse_landmark_list(serialised[0])
+            if xy is not None:
+                return xy
+            faces = [_landmark_list_type().FromString(serialised[0])]
+        else:
+            faces = self._mesh.process(rgb).multi_face_landmarks
+            if not faces:
+                return None
+        xy = np.array([(p.x, p.y) for p in faces[0].landmark], dtype=np.float32)
+        return xy if xy.shape == (N_LANDMARKS, 2) else None
 
     def close(self) -> None:
         """Releases the MediaPipe graph."""

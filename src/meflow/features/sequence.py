@@ -5,10 +5,14 @@ grayscale + equalisation -> face crop (the box of the first frame of each pair, 
 both frames) -> dense optical flow -> head-motion compensation -> 42-region label map ->
 per-region mean magnitude and angle.
 
-Frames are decoded once and streamed: a producer (landmarks + preprocessing, in a thread by
-default, since MediaPipe and OpenCV release the GIL) runs ``max_gap + 1`` frames ahead of the
-consumer (flow + pooling), so that a pair's landmarks can be gap-filled exactly as
-``face.landmarks.fill_gaps`` would on the whole sequence, while only ``max_gap + 3`` frames are
+Frames are decoded once and streamed through three stages, each in its own thread by default
+(FFmpeg, MediaPipe and OpenCV release the GIL): decoding and preprocessing -> landmarks ->
+crop, flow and pooling. The last two stages cost about the same per frame (MediaPipe's graph
+runs in its own native threads), so two cores stay busy. A pair whose
+two frames both hold a detected face is computed as soon as the second frame arrives (gap
+filling never changes a detected frame); a pair touching a frame without a face waits until
+``max_gap + 1`` frames of look-ahead have arrived, so that its landmarks are gap-filled exactly
+as ``face.landmarks.fill_gaps`` would on the whole sequence. At most ``max_gap + 3`` frames are
 held in memory. Threaded or not, the results are the same.
 """
 
@@ -84,6 +88,9 @@ def _in_thread(items: Iterator[object], depth: int) -> Iterator[object]:
         except BaseException as exc:  # handed to the consumer's thread
             failure.append(exc)
         finally:
+            close = getattr(items, "close", None)
+            if close is not None:  # stopped early: release what the generator holds now
+                close()
             q.put(_END)
 
     worker = threading.Thread(target=produce, name="meflow-landmarks", daemon=True)
@@ -106,7 +113,7 @@ def _in_thread(items: Iterator[object], depth: int) -> Iterator[object]:
 class SequenceExtractor:
     """Computes SequenceFeatures with one flow backend, reused across sequences.
 
-    ``threaded`` runs landmarks and preprocessing in a second thread (about 1.7x faster for
+    ``threaded`` runs decoding and landmarks in threads of their own (about 1.8x faster for
     one stream on 2 cores); dataset extraction with several worker processes turns it off.
     """
 
@@ -122,23 +129,32 @@ class SequenceExtractor:
             # our two threads already take two cores; OpenCV's own pool would oversubscribe
             cv2.setNumThreads(1)
 
-    def _produce(
+    def _decode(
         self, frames: Iterable[np.ndarray | None], timings: dict[str, float]
     ) -> Iterator[tuple[np.ndarray | None, np.ndarray | None]]:
-        """(landmarks or None, preprocessed frame or None) of every frame, in order."""
-        from meflow.face.landmarks import LandmarkTracker, quiet_native_stderr
+        """(the frame or None, its preprocessed grey image or None) of every frame, in order."""
         from meflow.preprocess import preprocess
+
+        for frame in _timed(frames, timings):
+            t0 = time.perf_counter()
+            gray = preprocess(frame, self.cfg.preprocess) if frame is not None else None
+            timings["preprocess"] += time.perf_counter() - t0
+            yield frame, gray
+
+    def _produce(
+        self, frames: Iterable[object], timings: dict[str, float]
+    ) -> Iterator[tuple[np.ndarray | None, np.ndarray | None]]:
+        """(landmarks or None, preprocessed grey image or None) of every decoded frame."""
+        from meflow.face.landmarks import LandmarkTracker, quiet_native_stderr
 
         # A fresh tracker per sequence: results do not depend on what was processed before.
         # MediaPipe's native threads log start-up chatter at unpredictable moments of the pass.
         with quiet_native_stderr(), LandmarkTracker(self.cfg.face) as tracker:
-            for frame in _timed(frames, timings):
+            for item in frames:
+                frame, gray = cast(tuple[np.ndarray | None, np.ndarray | None], item)
                 t0 = time.perf_counter()
                 pts = tracker(frame) if frame is not None else None
-                t1 = time.perf_counter()
-                gray = preprocess(frame, self.cfg.preprocess) if frame is not None else None
-                timings["landmarks"] += t1 - t0
-                timings["preprocess"] += time.perf_counter() - t1
+                timings["landmarks"] += time.perf_counter() - t0
                 yield pts, gray
 
     def run(self, frames: FrameIterable, name: str = "sequence") -> SequenceFeatures:
@@ -151,6 +167,7 @@ class SequenceExtractor:
         timings = dict.fromkeys(STAGES, 0.0)
         missing = np.full((N_LANDMARKS, 2), np.nan, dtype=np.float32)
         raw: list[np.ndarray] = []
+        found: list[bool] = []
         grays: dict[int, np.ndarray | None] = {}
         angle_rows: list[np.ndarray] = []
         mag_rows: list[np.ndarray] = []
@@ -158,15 +175,23 @@ class SequenceExtractor:
         nan_row = np.full(N_REGIONS, np.nan, dtype=np.float32)
 
         def pair_at(u: int) -> None:
-            # pair (u-1, u); raw[u-1-lag .. u+lag] holds every detection its gaps can use
-            lo = max(0, u - 1 - lag)
-            pts, ok = fill_gaps(np.stack(raw[lo : u + lag + 1]), max_gap)
-            a, b = u - 1 - lo, u - lo
+            # pair (u-1, u): both detected -> their own landmarks (fill_gaps keeps detected
+            # frames as they are); otherwise raw[u-1-lag .. u+lag] holds every detection the
+            # gap filling can use
+            if found[u - 1] and found[u]:
+                pa, pb, ok = raw[u - 1], raw[u], True
+            else:
+                lo = max(0, u - 1 - lag)
+                pts, oks = fill_gaps(np.stack(raw[lo : u + lag + 1]), max_gap)
+                pa, pb = pts[u - 1 - lo], pts[u - lo]
+                ok = bool(oks[u - 1 - lo] and oks[u - lo])
             g0, g1 = grays.get(u - 1), grays.get(u)
-            if ok[a] and ok[b] and g0 is not None and g1 is not None:
-                p = self.pair(g0, g1, pts[a], pts[b], timings)
-                mag_rows.append(p.magnitude)
-                angle_rows.append(p.angle)
+            if ok and g0 is not None and g1 is not None:
+                mag, ang = cast(
+                    tuple[np.ndarray, np.ndarray], self._pair(g0, g1, pa, pb, timings, False)
+                )
+                mag_rows.append(mag)
+                angle_rows.append(ang)
                 valid_rows.append(True)
             else:
                 mag_rows.append(nan_row)
@@ -174,19 +199,25 @@ class SequenceExtractor:
                 valid_rows.append(False)
             grays.pop(u - 1, None)
 
-        items: Iterator[object] = self._produce(frames(), timings)
+        decoded: Iterator[object] = self._decode(frames(), timings)
+        if self.threaded:  # decoding, landmarks and the rest: three threads
+            decoded = _in_thread(decoded, depth=4)
+        items: Iterator[object] = self._produce(decoded, timings)
         if self.threaded:
             items = _in_thread(items, depth=lag + 4)
         next_u = 1
         for item in items:
             pts, gray = cast(tuple[np.ndarray | None, np.ndarray | None], item)
             raw.append(missing if pts is None else np.asarray(pts, dtype=np.float32))
+            found.append(pts is not None)
             grays[len(raw) - 1] = gray
-            while next_u + lag < len(raw):
+            while next_u < len(raw) and (
+                (found[next_u - 1] and found[next_u]) or next_u + lag < len(raw)
+            ):
                 pair_at(next_u)
                 next_u += 1
         n = len(raw)
-        if n == 0 or not any(np.isfinite(r[0, 0]) for r in raw):
+        if n == 0 or not any(found):
             raise NoFaceError(f"{name}: no face found in any of {n} frames")
         while next_u < n:
             pair_at(next_u)
@@ -209,7 +240,19 @@ class SequenceExtractor:
         points1: np.ndarray,
         timings: dict[str, float] | None = None,
     ) -> PairFeatures:
-        """Region features of one pair of preprocessed frames with their landmarks."""
+        """Region features of one pair of preprocessed frames with their landmarks, with the
+        face crop, the compensated flow and the label map of the whole crop (for figures)."""
+        return cast(PairFeatures, self._pair(gray0, gray1, points0, points1, timings, True))
+
+    def _pair(
+        self,
+        gray0: np.ndarray,
+        gray1: np.ndarray,
+        points0: np.ndarray,
+        points1: np.ndarray,
+        timings: dict[str, float] | None,
+        images: bool,
+    ) -> PairFeatures | tuple[np.ndarray, np.ndarray]:
         import cv2
 
         from meflow.face.landmarks import crop_transform, face_box
@@ -227,19 +270,25 @@ class SequenceExtractor:
         g1 = cv2.warpAffine(gray1, m, (size, size), flags=cv2.INTER_LINEAR)
         p0 = (points0 @ m[:, :2].T + m[:, 2]).astype(np.float32)
         p1 = (points1 @ m[:, :2].T + m[:, 2]).astype(np.float32)
-        flow = compensate(self.flow(g0, g1), p0, p1, cfg.flow.motion_compensation)
-        t1 = time.perf_counter()
-        # Rasterise and pool only inside the landmarks' bounding box (about 60% of the crop):
-        # the regions never reach outside it, so the means are the same, for less work.
+        # Rasterise, compensate and pool only inside the landmarks' bounding box (about 60% of
+        # the crop): the regions never reach outside it, so the means are the same, for less
+        # work. The head motion is still fitted on the whole crop's flow.
         x0, y0 = (max(0, int(np.floor(v)) - 1) for v in np.nanmin(p0, axis=0))
         x1, y1 = (min(size, int(np.ceil(v)) + 2) for v in np.nanmax(p0, axis=0))
+        raw = self.flow(g0, g1)
+        mode = cfg.flow.motion_compensation
+        flow = compensate(raw, p0, p1, mode, None if images else (x0, y0, x1, y1))
+        inner_flow = flow[y0:y1, x0:x1] if images else flow
+        t1 = time.perf_counter()
         inner = rasterise(p0 - np.array([x0, y0], np.float32), (y1 - y0, x1 - x0))
-        mag, ang = pool_regions(flow[y0:y1, x0:x1], inner, N_REGIONS, cfg.features.angle_average)
-        labels = np.zeros((size, size), np.uint8)
-        labels[y0:y1, x0:x1] = inner
+        mag, ang = pool_regions(inner_flow, inner, N_REGIONS, cfg.features.angle_average)
         if timings is not None:
             timings["flow"] += t1 - t0
             timings["pooling"] += time.perf_counter() - t1
+        if not images:
+            return mag, ang
+        labels = np.zeros((size, size), np.uint8)
+        labels[y0:y1, x0:x1] = inner
         return PairFeatures(mag, ang, g0, flow, labels)
 
 

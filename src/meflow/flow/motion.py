@@ -119,11 +119,17 @@ def rigid_flow(
     return similarity_field(fit_similarity(points_prev, points_next), shape)
 
 
-def similarity_field(m: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Gives the float32 (H, W, 2) flow M @ [x, y, 1] - [x, y] of a 2x3 similarity M."""
+def similarity_field(
+    m: np.ndarray, shape: tuple[int, ...], origin: tuple[int, int] = (0, 0)
+) -> np.ndarray:
+    """Gives the float32 (H, W, 2) flow M @ [x, y, 1] - [x, y] of a 2x3 similarity M.
+
+    ``origin`` (x0, y0) is the image pixel of the field's top-left element: a window of a
+    larger field, with the same values as the full field has there.
+    """
     h, w = int(shape[0]), int(shape[1])
-    x = np.arange(w, dtype=np.float64)[None, :]
-    y = np.arange(h, dtype=np.float64)[:, None]
+    x = np.arange(origin[0], origin[0] + w, dtype=np.float64)[None, :]
+    y = np.arange(origin[1], origin[1] + h, dtype=np.float64)[:, None]
     out = np.empty((h, w, 2), np.float32)
     out[..., 0] = (m[0, 0] - 1.0) * x + m[0, 1] * y + m[0, 2]
     out[..., 1] = m[1, 0] * x + (m[1, 1] - 1.0) * y + m[1, 2]
@@ -146,31 +152,55 @@ def flow_at(flow: np.ndarray, points: np.ndarray, radius: int = FLOW_SAMPLE_RADI
 
 def rigid_flow_from_flow(flow: np.ndarray, points_prev: np.ndarray) -> np.ndarray:
     """Gives the (H, W, 2) flow of the similarity that best explains the flow at stable points."""
+    return similarity_field(similarity_from_flow(flow, points_prev), flow.shape[:2])
+
+
+def similarity_from_flow(flow: np.ndarray, points_prev: np.ndarray) -> np.ndarray:
+    """Gives the 2x3 similarity that best explains the flow at the stable landmarks."""
     prev = _points(points_prev, "points_prev")
     nxt = prev.copy()
     idx = list(STABLE_LANDMARKS)
     nxt[idx] = prev[idx] + flow_at(flow, prev[idx])
-    return similarity_field(fit_similarity(prev, nxt), flow.shape[:2])
+    return fit_similarity(prev, nxt)
 
 
-def compensate(
+def head_motion(
     flow: np.ndarray, points_prev: np.ndarray, points_next: np.ndarray, mode: str
-) -> np.ndarray:
-    """Gives the flow with the head's motion removed according to ``mode``.
-
-    'none': the flow itself (not copied); 'rigid': flow minus the similarity fitted to the
-    flow at the stable landmarks of the first frame; 'rigid-landmarks': flow minus
-    ``rigid_flow`` of the landmarks of both frames (new float32 arrays).
-    """
+) -> np.ndarray | None:
+    """Gives the 2x3 similarity of the head's motion that ``mode`` removes (None for 'none')."""
     if mode == "none":
-        return flow
-    flow = np.asarray(flow, dtype=np.float32)
+        return None
     if mode == "rigid":
-        return flow - rigid_flow_from_flow(flow, points_prev)
+        return similarity_from_flow(np.asarray(flow, dtype=np.float32), points_prev)
     if mode == "rigid-landmarks":
-        return flow - rigid_flow(points_prev, points_next, flow.shape[:2])
+        return fit_similarity(points_prev, points_next)
     close = difflib.get_close_matches(str(mode), MOTION_MODES, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     raise ConfigError(
         f"unknown motion compensation {mode!r}{hint} (valid: {', '.join(MOTION_MODES)})"
     )
+
+
+def compensate(
+    flow: np.ndarray,
+    points_prev: np.ndarray,
+    points_next: np.ndarray,
+    mode: str,
+    window: tuple[int, int, int, int] | None = None,
+) -> np.ndarray:
+    """Gives the flow with the head's motion removed according to ``mode``.
+
+    'none': the flow itself (not copied); 'rigid': flow minus the similarity fitted to the
+    flow at the stable landmarks of the first frame; 'rigid-landmarks': flow minus
+    ``rigid_flow`` of the landmarks of both frames (new float32 arrays). ``window``
+    (x0, y0, x1, y1) gives only ``[y0:y1, x0:x1]`` of the result (the same values; the fit
+    still uses the whole flow), for callers that need no more.
+    """
+    m = head_motion(flow, points_prev, points_next, mode)
+    if window is not None:
+        x0, y0, x1, y1 = window
+        flow = flow[y0:y1, x0:x1]
+    if m is None:
+        return flow
+    flow = np.asarray(flow, dtype=np.float32)
+    return flow - similarity_field(m, flow.shape[:2], (window or (0, 0))[:2])
