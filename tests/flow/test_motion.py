@@ -129,3 +129,25 @@ def test_head_rotation_and_shift_compensate_to_near_zero(backend: str, tolerance
     labels[inner, inner] = 1
     mag, _ = pool_regions(residual, labels, n_regions=1)
     assert mag[0] < 0.1
+
+
+def test_flow_at_is_the_box_filter_at_each_point_inside_and_at_the_edges() -> None:
+    import cv2
+
+    from meflow.flow.motion import flow_at
+
+    rng = np.random.default_rng(3)
+    flow = (rng.normal(0, 1, (96, 120, 2)) * 10.0 ** rng.uniform(-4, 1, (96, 120, 1))).astype(
+        np.float32
+    )
+    box = cv2.blur(flow, (7, 7))
+    inner = np.column_stack([rng.uniform(3, 116, 40), rng.uniform(3, 92, 40)])
+    got = flow_at(flow, inner)  # every window inside: summed directly
+    xi, yi = np.rint(inner).astype(int).T
+    np.testing.assert_array_equal(got.astype(np.float32), box[yi, xi])
+    # a point within 3 px of the edge (mirrored window), one outside, one NaN
+    edge = np.array([[1.2, 50.0], [60.0, 94.6], [-3.0, 10.0], [np.nan, 5.0]])
+    got = flow_at(flow, edge)
+    np.testing.assert_array_equal(got[0].astype(np.float32), box[50, 1])
+    np.testing.assert_array_equal(got[1].astype(np.float32), box[95, 60])
+    assert np.isnan(got[2:]).all()

@@ -94,35 +94,36 @@ def run(args: argparse.Namespace) -> int:
 
     from meflow.features.sequence import SequenceExtractor
 
-    extractor = SequenceExtractor(loaded.extract)
     failed: list[tuple[Path, str]] = []
     names = unique_names(args.inputs)
-    for src, name in zip(args.inputs, names, strict=True):
-        try:
-            res = predict_video(
-                src,
-                loaded,
-                args.out,
-                args.stride,
-                min_valid=args.min_valid,
-                fps=args.fps,
-                name=name,
-                figure=not args.no_figure,
-                extractor=extractor,
+    # one extractor for all inputs: it prepares the next input's MediaPipe graph as it ends one
+    with SequenceExtractor(loaded.extract, keep_warm=len(args.inputs) > 1) as extractor:
+        for src, name in zip(args.inputs, names, strict=True):
+            try:
+                res = predict_video(
+                    src,
+                    loaded,
+                    args.out,
+                    args.stride,
+                    min_valid=args.min_valid,
+                    fps=args.fps,
+                    name=name,
+                    figure=not args.no_figure,
+                    extractor=extractor,
+                )
+            except MeflowError as exc:
+                failed.append((src, str(exc)))
+                print(f"meflow predict: error: {exc}", file=sys.stderr)
+                continue
+            n_valid = int(res.valid.sum())
+            tops = [w.top_class for w in res.windows if w.valid]
+            common = max(set(tops), key=tops.count) if tops else "-"
+            print(
+                f"{src}: {len(res.windows)} windows, {n_valid} valid, most often {common} "
+                f"-> {res.files.get('csv')}"
             )
-        except MeflowError as exc:
-            failed.append((src, str(exc)))
-            print(f"meflow predict: error: {exc}", file=sys.stderr)
-            continue
-        n_valid = int(res.valid.sum())
-        tops = [w.top_class for w in res.windows if w.valid]
-        common = max(set(tops), key=tops.count) if tops else "-"
-        print(
-            f"{src}: {len(res.windows)} windows, {n_valid} valid, most often {common} "
-            f"-> {res.files.get('csv')}"
-        )
-        for note in res.notes:
-            print(f"  note: {note}")
+            for note in res.notes:
+                print(f"  note: {note}")
     if failed and len(args.inputs) > 1:
         print(
             f"meflow predict: {len(failed)} of {len(args.inputs)} inputs failed: "

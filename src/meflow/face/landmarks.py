@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import math
 import os
 import sys
 from collections.abc import Iterable, Iterator
@@ -266,16 +267,17 @@ def face_box(
     ``x1``/``y1`` are exclusive, so ``image[y0:y1, x0:x1]`` is the crop.
     """
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-    pts = pts[~np.isnan(pts).any(axis=1)]
-    if pts.size == 0:
-        raise ValueError("face_box: no finite landmark")
+    if not np.isfinite(pts).all():  # frames of a face have all 478, so this is rare
+        pts = pts[~np.isnan(pts).any(axis=1)]
+        if pts.size == 0:
+            raise ValueError("face_box: no finite landmark")
     h, w = int(shape[0]), int(shape[1])
-    (xmin, ymin), (xmax, ymax) = pts.min(axis=0), pts.max(axis=0)
+    (xmin, ymin), (xmax, ymax) = pts.min(axis=0).tolist(), pts.max(axis=0).tolist()
     mx, my = margin * (xmax - xmin), margin * (ymax - ymin)
-    x0 = int(np.clip(np.floor(xmin - mx), 0, w - 1))
-    y0 = int(np.clip(np.floor(ymin - my), 0, h - 1))
-    x1 = int(np.clip(np.ceil(xmax + mx) + 1, x0 + 1, w))
-    y1 = int(np.clip(np.ceil(ymax + my) + 1, y0 + 1, h))
+    x0 = min(max(math.floor(xmin - mx), 0), w - 1)
+    y0 = min(max(math.floor(ymin - my), 0), h - 1)
+    x1 = min(max(math.ceil(xmax + mx) + 1, x0 + 1), w)
+    y1 = min(max(math.ceil(ymax + my) + 1, y0 + 1), h)
     return x0, y0, x1, y1
 
 

@@ -58,6 +58,7 @@ STABLE_LANDMARKS: tuple[int, ...] = (
     454,
 )
 
+_STABLE_INDEX = np.array(STABLE_LANDMARKS, dtype=np.intp)
 MOTION_MODES: tuple[str, ...] = ("none", "rigid", "rigid-landmarks")
 FLOW_SAMPLE_RADIUS = 3  # px: the flow at a landmark is the mean over a (2r+1)^2 window
 
@@ -96,10 +97,15 @@ def fit_similarity(
     """
     prev = _points(points_prev, "points_prev")[list(landmarks)]
     nxt = _points(points_next, "points_next")[list(landmarks)]
+    return _fit(prev, nxt)
+
+
+def _fit(prev: np.ndarray, nxt: np.ndarray) -> np.ndarray:
+    """``fit_similarity`` on (K, 2) float64 point sets that correspond row by row."""
     ok = np.isfinite(prev).all(1) & np.isfinite(nxt).all(1)
     if ok.sum() < 3:
         raise ValueError(f"only {int(ok.sum())} stable landmarks are usable; need at least 3")
-    src, dst = prev[ok], nxt[ok]
+    src, dst = (prev, nxt) if ok.all() else (prev[ok], nxt[ok])
     m, _ = cv2.estimateAffinePartial2D(
         src.astype(np.float32), dst.astype(np.float32), method=cv2.LMEDS
     )
@@ -137,16 +143,30 @@ def similarity_field(
 
 
 def flow_at(flow: np.ndarray, points: np.ndarray, radius: int = FLOW_SAMPLE_RADIUS) -> np.ndarray:
-    """Gives the mean flow (K, 2) in a window around each point; NaN for points off the image."""
+    """Gives the mean flow (K, 2) in a window around each point; NaN for points off the image.
+
+    The window is (2r+1)^2 pixels around the point's nearest pixel; near the image edge it is
+    mirrored as ``cv2.blur`` does (BORDER_REFLECT_101).
+    """
     h, w = flow.shape[:2]
     k = 2 * radius + 1
-    smooth = cv2.blur(np.ascontiguousarray(flow, dtype=np.float32), (k, k))
     pts = np.asarray(points, dtype=np.float64)[:, :2]
     out = np.full((pts.shape[0], 2), np.nan)
     xi = np.rint(pts[:, 0])
     yi = np.rint(pts[:, 1])
     inside = np.isfinite(xi) & np.isfinite(yi) & (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
-    out[inside] = smooth[yi[inside].astype(int), xi[inside].astype(int)]
+    if not inside.any():
+        return out
+    x, y = xi[inside].astype(np.intp), yi[inside].astype(np.intp)
+    if x.min() >= radius and y.min() >= radius and x.max() < w - radius and y.max() < h - radius:
+        # every window inside the image (the usual case): sum the windows directly; float64
+        # sums of float32 values are exact here, so this equals the box filter below
+        off = np.arange(-radius, radius + 1)
+        win = flow[(y[:, None] + off)[:, :, None], (x[:, None] + off)[:, None, :]]
+        out[inside] = (win.sum(axis=(1, 2), dtype=np.float64) * (1.0 / (k * k))).astype(np.float32)
+        return out
+    smooth = cv2.blur(np.ascontiguousarray(flow, dtype=np.float32), (k, k))
+    out[inside] = smooth[y, x]
     return out
 
 
@@ -157,11 +177,8 @@ def rigid_flow_from_flow(flow: np.ndarray, points_prev: np.ndarray) -> np.ndarra
 
 def similarity_from_flow(flow: np.ndarray, points_prev: np.ndarray) -> np.ndarray:
     """Gives the 2x3 similarity that best explains the flow at the stable landmarks."""
-    prev = _points(points_prev, "points_prev")
-    nxt = prev.copy()
-    idx = list(STABLE_LANDMARKS)
-    nxt[idx] = prev[idx] + flow_at(flow, prev[idx])
-    return fit_similarity(prev, nxt)
+    stable = _points(points_prev, "points_prev")[_STABLE_INDEX]
+    return _fit(stable, stable + flow_at(flow, stable))
 
 
 def head_motion(
