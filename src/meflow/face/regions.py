@@ -294,7 +294,11 @@ _SHIFT = 4  # fillPoly's fractional bits: landmarks are placed to 1/16 pixel
 # the polygons' landmark indices in drawing order, end to end, and where each one ends: one
 # gather per label map instead of one per region
 _DRAW_INDEX = np.concatenate([_POLYGONS[rid - 1] for rid in DRAW_ORDER])
-_DRAW_SPLITS = np.cumsum([len(_POLYGONS[rid - 1]) for rid in DRAW_ORDER])[:-1]
+_DRAW_ENDS = np.cumsum([len(_POLYGONS[rid - 1]) for rid in DRAW_ORDER]).tolist()
+_DRAW_SLICES = tuple(
+    (rid, slice(a, b))
+    for rid, a, b in zip(DRAW_ORDER, [0, *_DRAW_ENDS[:-1]], _DRAW_ENDS, strict=True)
+)
 
 
 def rasterise(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -313,8 +317,8 @@ def rasterise(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         raise ValueError("rasterise: landmarks contain NaN or inf (a frame without a face?)")
     fixed = np.rint(pts[_DRAW_INDEX] * (1 << _SHIFT)).astype(np.int32)
     labels = np.zeros((int(shape[0]), int(shape[1])), dtype=np.uint8)
-    for rid, poly in zip(DRAW_ORDER, np.split(fixed, _DRAW_SPLITS), strict=True):
-        cv2.fillPoly(labels, [poly], (rid,), cv2.LINE_8, _SHIFT)
+    for rid, part in _DRAW_SLICES:
+        cv2.fillPoly(labels, [fixed[part]], (rid,), cv2.LINE_8, _SHIFT)
     return labels
 
 
