@@ -6,9 +6,9 @@ both frames) -> dense optical flow -> head-motion compensation -> 42-region labe
 per-region mean magnitude and angle.
 
 Frames are decoded once and streamed: a producer (decoding and landmarks, in a thread by
-default, since FFmpeg, MediaPipe and OpenCV release the GIL) feeds the consumer
-(preprocessing, crop, flow and pooling); the two sides cost about the same per frame (about
-9 ms each here), so two cores stay busy. A pair whose
+default, since FFmpeg, MediaPipe and OpenCV release the GIL) feeds the consumer (crop, flow
+and pooling); preprocessing is done by whichever side is ahead, so that both cores stay busy
+(about 9 ms a frame on each side here). A pair whose
 two frames both hold a detected face is computed as soon as the second frame arrives (gap
 filling never changes a detected frame); a pair touching a frame without a face waits until
 ``max_gap + 1`` frames of look-ahead have arrived, so that its landmarks are gap-filled exactly
@@ -69,9 +69,14 @@ def _timed(
         yield frame
 
 
-def _in_thread(items: Iterator[object], depth: int) -> Iterator[object]:
-    """Runs the generator ``items`` in a thread, ``depth`` items ahead of the caller."""
-    q: queue.Queue[object] = queue.Queue(maxsize=depth)
+def _in_thread(
+    items: Iterator[object], depth: int, q: queue.Queue[object] | None = None
+) -> Iterator[object]:
+    """Runs the generator ``items`` in a thread, ``depth`` items ahead of the caller.
+
+    ``q`` (maxsize ``depth``) may be given, for the generator to see how many items wait.
+    """
+    q = q if q is not None else queue.Queue(maxsize=depth)
     failure: list[BaseException] = []
     stop = threading.Event()
 
@@ -149,10 +154,17 @@ class SequenceExtractor:
             cv2.setNumThreads(1)
 
     def _produce(
-        self, frames: Iterable[object], timings: dict[str, float]
-    ) -> Iterator[tuple[np.ndarray | None, np.ndarray | None]]:
-        """(landmarks or None, the frame or None) of every decoded frame."""
+        self,
+        frames: Iterable[object],
+        timings: dict[str, float],
+        backlog: Callable[[], int] | None = None,
+    ) -> Iterator[tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]]:
+        """(landmarks or None, the frame or None, its preprocessed image or None) of every
+        decoded frame. The producer preprocesses a frame itself only while ``backlog()`` says
+        that the consumer is 2 or more items behind (else the consumer does it): the two
+        threads stay balanced whichever side is slower on a machine, with the same result."""
         from meflow.face.landmarks import LandmarkTracker, quiet_native_stderr
+        from meflow.preprocess import preprocess
 
         # A fresh tracker per sequence: results do not depend on what was processed before.
         # MediaPipe's native threads log start-up chatter at unpredictable moments of the pass.
@@ -163,8 +175,13 @@ class SequenceExtractor:
                     frame = cast(np.ndarray | None, item)
                     t0 = time.perf_counter()
                     pts = tracker(frame) if frame is not None else None
-                    timings["landmarks"] += time.perf_counter() - t0
-                    yield pts, frame
+                    t1 = time.perf_counter()
+                    timings["landmarks"] += t1 - t0
+                    gray = None
+                    if frame is not None and backlog is not None and backlog() >= 2:
+                        gray = preprocess(frame, self.cfg.preprocess)
+                        timings["preprocess_producer"] += time.perf_counter() - t1
+                    yield pts, frame, gray
             if self.keep_warm and self.threaded:
                 self._spare = warmed_tracker(self.cfg.face)
 
@@ -225,18 +242,24 @@ class SequenceExtractor:
 
         # Two threads, not three: a decoding thread of its own measured 7-10% slower on 2
         # cores (more switching for the same work), so decoding runs with the landmarks;
-        # preprocessing on this side balances the two (measured 3% faster than the other side).
-        items: Iterator[object] = self._produce(_timed(frames(), timings), timings)
+        # preprocessing goes to whichever side has time for it (see _produce).
+        timings["preprocess_producer"] = 0.0
         if self.threaded:
-            items = _in_thread(items, depth=lag + 4)
+            q: queue.Queue[object] = queue.Queue(maxsize=lag + 4)
+            produced = self._produce(_timed(frames(), timings), timings, q.qsize)
+            items: Iterator[object] = _in_thread(produced, lag + 4, q)
+        else:
+            items = self._produce(_timed(frames(), timings), timings)
         next_u = 1
         for item in items:
-            pts, frame = cast(tuple[np.ndarray | None, np.ndarray | None], item)
+            pts, frame, gray = cast(tuple[np.ndarray | None, ...], item)
             raw.append(missing if pts is None else np.asarray(pts, dtype=np.float32))
             found.append(pts is not None)
-            t0 = time.perf_counter()
-            grays[len(raw) - 1] = preprocess(frame, cfg.preprocess) if frame is not None else None
-            timings["preprocess"] += time.perf_counter() - t0
+            if gray is None and frame is not None:
+                t0 = time.perf_counter()
+                gray = preprocess(frame, cfg.preprocess)
+                timings["preprocess"] += time.perf_counter() - t0
+            grays[len(raw) - 1] = gray
             while next_u < len(raw) and (
                 (found[next_u - 1] and found[next_u]) or next_u + lag < len(raw)
             ):
@@ -256,6 +279,7 @@ class SequenceExtractor:
             angle = np.zeros((0, N_REGIONS), np.float32)
             magnitude = np.zeros((0, N_REGIONS), np.float32)
         valid = np.array(valid_rows, dtype=bool)
+        timings["preprocess"] += timings.pop("preprocess_producer")
         return SequenceFeatures(angle, magnitude, valid, frame_valid, timings)
 
     def pair(
