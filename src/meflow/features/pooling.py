@@ -63,9 +63,11 @@ def _circular(
     # Mean of the unit direction vectors (cos, sin) = (dx, -dy) / |flow|, without any trig
     # per pixel; a zero vector counts as direction 0, as atan2(0, 0) = 0 would.
     zero = mag == 0
-    inv = np.float32(1.0) / np.where(zero, np.float32(1.0), mag)
+    any_zero = bool(zero.any())
+    inv = np.float32(1.0) / (np.where(zero, np.float32(1.0), mag) if any_zero else mag)
     cos = dx * inv
-    cos[zero] = 1.0
+    if any_zero:
+        cos[zero] = 1.0
     sin = dy * inv
     np.negative(sin, out=sin)
     return np.arctan2(
@@ -118,18 +120,32 @@ def pool_regions(
         raise ValueError(
             f"unknown angle average {average!r} (valid: {', '.join(AVERAGES)})"
         ) from None
-    nbins = n_regions + 1
     lab = labels.ravel()
     if lab.size and (int(lab.max()) > n_regions or int(lab.min()) < 0):
         raise ValueError(f"labels must lie in 0..{n_regions}, got {lab.min()}..{lab.max()}")
-    lab = lab.astype(np.intp)  # once, instead of inside every bincount
-    dx = flow[..., 0].ravel().astype(np.float32, copy=False)
-    dy = flow[..., 1].ravel().astype(np.float32, copy=False)
+    return pool_checked(flow, lab.astype(np.intp), n_regions, fn)
+
+
+def pool_checked(
+    flow: np.ndarray, labels: np.ndarray, n_regions: int, average: AngleAverage
+) -> tuple[np.ndarray, np.ndarray]:
+    """``pool_regions`` without its checks, for inputs known to be right: ``flow`` (H, W, 2),
+    ``labels`` intp in 0..n_regions of any shape with H*W elements, ``average`` a function
+    of ``AVERAGES``."""
+    import cv2
+
+    nbins = n_regions + 1
+    lab = labels.ravel()
+    if flow.dtype == np.float32 and flow.size:
+        dx, dy = (c.ravel() for c in cv2.split(flow))  # contiguous copies, the same values
+    else:
+        dx = flow[..., 0].ravel().astype(np.float32, copy=False)
+        dy = flow[..., 1].ravel().astype(np.float32, copy=False)
     mag = np.sqrt(dx * dx + dy * dy)  # np.hypot is ~5x slower and guards overflow we lack
     counts = np.bincount(lab, minlength=nbins)[1:]
     with np.errstate(invalid="ignore", divide="ignore"):
         magnitude = np.bincount(lab, weights=mag, minlength=nbins)[1:] / counts
-    angle = wrap_angle(fn(dx, dy, mag, lab, nbins)[1:])
+    angle = wrap_angle(average(dx, dy, mag, lab, nbins)[1:])
     empty = counts == 0
     angle[empty] = np.nan
     magnitude = magnitude.astype(np.float32)

@@ -144,6 +144,9 @@ class SequenceExtractor:
 
         self.cfg = cfg or ExtractConfig()
         self.flow = get_flow(self.cfg.flow.backend)
+        from meflow.features.pooling import AVERAGES
+
+        self._average = AVERAGES[self.cfg.features.angle_average]  # checked by FeatureConfig
         self.threaded = threaded
         self.keep_warm = keep_warm
         self._spare: Any = None  # a fresh, warmed-up LandmarkTracker for the next sequence
@@ -307,7 +310,7 @@ class SequenceExtractor:
 
         from meflow.face.landmarks import crop_transform, face_box
         from meflow.face.regions import rasterise
-        from meflow.features.pooling import pool_regions
+        from meflow.features.pooling import pool_checked
         from meflow.flow.motion import compensate
 
         cfg = self.cfg
@@ -331,7 +334,7 @@ class SequenceExtractor:
         inner_flow = flow[y0:y1, x0:x1] if images else flow
         t1 = time.perf_counter()
         inner = rasterise(p0 - np.array([x0, y0], np.float32), (y1 - y0, x1 - x0))
-        mag, ang = pool_regions(inner_flow, inner, N_REGIONS, cfg.features.angle_average)
+        mag, ang = pool_checked(inner_flow, inner.astype(np.intp), N_REGIONS, self._average)
         if timings is not None:
             timings["flow"] += t1 - t0
             timings["pooling"] += time.perf_counter() - t1
