@@ -7,14 +7,15 @@ Runs ``predict_video`` (default flow backend, stride 8, CSV + JSON + timeline PN
 model carrying the default extraction settings (speed does not depend on the weights). Prints:
 
 - cold: the first call in a fresh process (model file load, MediaPipe start-up, first
-  inference, matplotlib import);
+  inference);
 - warm: the per-video cost in a multi-input ``meflow predict`` run (model loaded, one
   extractor that prepares each next MediaPipe graph as it ends a video): the video
   processed ``--runs`` times in a row, the median run reported with the range;
 - long: the video played back and forth ``--repeat`` times (steady state, windows every 8
   frames), warm.
 
-Each with its time split per stage. The target is a real-time factor of at least 3.
+Each with its time split per stage (stages of the two threads overlap). The target is a
+real-time factor of at least 3 (issue 6), for the warm runs.
 """
 
 from __future__ import annotations
