@@ -8,12 +8,12 @@ per-region mean magnitude and angle.
 Frames are decoded once and streamed: a producer (decoding and landmarks, in a thread by
 default, since FFmpeg, MediaPipe and OpenCV release the GIL) feeds the consumer (crop, flow
 and pooling); preprocessing is done by whichever side is ahead, so that both cores stay busy
-(about 9 ms a frame on each side here). A pair whose
-two frames both hold a detected face is computed as soon as the second frame arrives (gap
-filling never changes a detected frame); a pair touching a frame without a face waits until
-``max_gap + 1`` frames of look-ahead have arrived, so that its landmarks are gap-filled exactly
-as ``face.landmarks.fill_gaps`` would on the whole sequence. At most ``max_gap + 3`` frames are
-held in memory. Threaded or not, the results are the same.
+(about 9 ms a frame on each side here). A pair whose two frames both hold a detected face is
+computed as soon as the second frame arrives (gap filling never changes a detected frame); a
+pair touching a frame without a face waits until ``max_gap + 1`` frames of look-ahead have
+arrived, so that its landmarks are gap-filled exactly as ``face.landmarks.fill_gaps`` would
+on the whole sequence. At most ``max_gap + 3`` frames are held in memory. Threaded or not,
+the results are the same.
 """
 
 from __future__ import annotations
@@ -140,12 +140,11 @@ class SequenceExtractor:
     def __init__(
         self, cfg: ExtractConfig | None = None, threaded: bool = True, keep_warm: bool = False
     ) -> None:
+        from meflow.features.pooling import AVERAGES
         from meflow.flow import get_flow
 
         self.cfg = cfg or ExtractConfig()
         self.flow = get_flow(self.cfg.flow.backend)
-        from meflow.features.pooling import AVERAGES
-
         self._average = AVERAGES[self.cfg.features.angle_average]  # checked by FeatureConfig
         self.threaded = threaded
         self.keep_warm = keep_warm
@@ -158,7 +157,7 @@ class SequenceExtractor:
 
     def _produce(
         self,
-        frames: Iterable[object],
+        frames: Iterable[np.ndarray | None],
         timings: dict[str, float],
         backlog: Callable[[], int] | None = None,
     ) -> Iterator[tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]]:
@@ -174,8 +173,7 @@ class SequenceExtractor:
         with quiet_native_stderr():
             spare, self._spare = self._spare, None
             with spare or LandmarkTracker(self.cfg.face) as tracker:
-                for item in frames:
-                    frame = cast(np.ndarray | None, item)
+                for frame in frames:
                     t0 = time.perf_counter()
                     pts = tracker(frame) if frame is not None else None
                     t1 = time.perf_counter()
@@ -246,13 +244,12 @@ class SequenceExtractor:
         # Two threads, not three: a decoding thread of its own measured 7-10% slower on 2
         # cores (more switching for the same work), so decoding runs with the landmarks;
         # preprocessing goes to whichever side has time for it (see _produce).
-        timings["preprocess_producer"] = 0.0
+        timings["preprocess_producer"] = 0.0  # the producer's share, added in at the end
+        q: queue.Queue[object] = queue.Queue(maxsize=lag + 4)
+        backlog = q.qsize if self.threaded else None
+        items: Iterator[object] = self._produce(_timed(frames(), timings), timings, backlog)
         if self.threaded:
-            q: queue.Queue[object] = queue.Queue(maxsize=lag + 4)
-            produced = self._produce(_timed(frames(), timings), timings, q.qsize)
-            items: Iterator[object] = _in_thread(produced, lag + 4, q)
-        else:
-            items = self._produce(_timed(frames(), timings), timings)
+            items = _in_thread(items, lag + 4, q)
         next_u = 1
         for item in items:
             pts, frame, gray = cast(tuple[np.ndarray | None, ...], item)
