@@ -98,6 +98,7 @@ def test_single_face_rows_hold_six_probabilities_and_a_valid_flag(
     doc = json.loads((out / "single_face.json").read_text())
     assert doc["classes"] == CLASSES and doc["model_fps"] == 30.0 and doc["notes"] == []
     assert doc["extract"]["flow"]["backend"] == "dis"
+    assert doc["features_version"] == 1  # the fixture model predates the field: version 1
     assert [w["valid"] for w in doc["windows"]] == [True, True]
     png = out / "single_face_timeline.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -193,6 +194,30 @@ def test_model_with_hand_edited_settings_is_refused(
     err = _errors(capsys.readouterr().err)
     assert len(err) == 1 and "edited.safetensors" in err[0]
     assert "modified after it was saved" in err[0]
+
+
+def test_model_of_another_features_version_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a file saved properly (digest intact) by a meflow whose feature code gave other numbers
+    from meflow.features import FEATURES_VERSION
+    from meflow.models import build_model
+    from meflow.training.checkpoint import save_checkpoint
+
+    meta = {
+        "classes": CLASSES,
+        "angle": "discrete",
+        "extract": to_dict(ExtractConfig()),
+        "features_version": FEATURES_VERSION + 1,
+        "fps": 30.0,
+    }
+    other = tmp_path / "other.safetensors"
+    save_checkpoint(other, build_model("n").eval(), meta)
+    rc = main(["predict", "any.mp4", "--model", str(other), "--out", str(tmp_path / "o")])
+    assert rc == 2
+    err = _errors(capsys.readouterr().err)
+    assert len(err) == 1 and "other.safetensors" in err[0]
+    assert f"version {FEATURES_VERSION + 1}" in err[0] and "retrain" in err[0]
 
 
 def test_settings_that_contradict_the_model_are_refused(

@@ -287,6 +287,7 @@ def train_model(
         "subset": subset,
         "stratify_by": stratify_by,
         "extract": feats.extract,
+        "features_version": feats.features_version,
         "train": to_dict(tcfg),
         "n_samples": len(feats.labels),
         "n_subjects": int(np.unique(feats.subjects).size),

@@ -40,6 +40,7 @@ import numpy as np
 
 from meflow.config import ExtractConfig
 from meflow.errors import MeflowError
+from meflow.features import FEATURES_VERSION
 
 DEFAULT_STRIDE = 8
 DEFAULT_MIN_VALID = 0.9
@@ -131,6 +132,13 @@ def load_model(path: str | Path) -> LoadedModel:
         cfg = from_dict(ExtractConfig, extract, "extract")
     except ConfigError as exc:
         raise MeflowError(f"{p}: unusable extraction settings in the model file ({exc})") from None
+    version = meta.get("features_version", 1)  # files from before it was recorded: 1
+    if version != FEATURES_VERSION:
+        raise MeflowError(
+            f"{p}: the model was trained on features of version {version}; this meflow computes "
+            f"version {FEATURES_VERSION}, which gives other pseudo-images for the same settings: "
+            "retrain it on a cache made by this meflow, or use a meflow of that version"
+        )
     classes = meta.get("classes")
     if not isinstance(classes, list) or len(classes) != getattr(model, "num_classes", len(classes)):
         raise MeflowError(f"{p}: the model file's class list does not match its network")
@@ -555,6 +563,7 @@ def write_outputs(
         "min_valid": min_valid,
         "angle": loaded.angle,
         "extract": to_dict(loaded.extract),
+        "features_version": FEATURES_VERSION,
         "notes": result.notes,
         "windows": rows,
     }

@@ -114,6 +114,20 @@ def test_dataset_extraction_writes_a_cache_and_a_rerun_skips_it(
     # other settings in the same folder are refused
     assert main([*args, "--flow", "farneback"]) == 2
     assert "other settings" in capsys.readouterr().err
+    # so is a cache whose numbers came from another version of the feature code
+    import json
+
+    from meflow.features import FEATURES_VERSION
+    from meflow.features.extract import load_features
+
+    manifest = json.loads((cache / "cache.json").read_text())
+    assert manifest["features_version"] == FEATURES_VERSION
+    assert load_features(cache).features_version == FEATURES_VERSION
+    manifest["features_version"] = FEATURES_VERSION + 1
+    (cache / "cache.json").write_text(json.dumps(manifest))
+    assert main([*args, "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert f"version {FEATURES_VERSION + 1}" in err and "new --out" in err
 
 
 def test_missing_frames_folder_is_a_recorded_failure(

@@ -92,7 +92,10 @@ def test_train_killed_mid_run_leaves_no_model_file(fake_cache: Path, tmp_path: P
     assert not [p for p in tmp_path.iterdir() if p.suffix == ".safetensors" and p != out]
     # a rerun beside whatever the killed one left writes a complete, loadable model
     assert main(_train_cmd(fake_cache, out)) == 0
-    load_checkpoint(out)
+    _, meta = load_checkpoint(out)
+    from meflow.features import FEATURES_VERSION
+
+    assert meta["features_version"] == FEATURES_VERSION  # predict checks it against its own
 
 
 # --- unwritable outputs: one line, before any work --------------------------------------------

@@ -3,8 +3,16 @@
 from meflow.features.discretise import angle_to_uint8, discretise, sector_of
 from meflow.features.pooling import AVERAGES, flow_angle, pool_regions, wrap_angle
 
+# The version of the numbers: raised by any change to the code that gives other feature values
+# for the same settings (a flow backend's parameters, the crop's interpolation, pooling, ...).
+# Settings say what was asked; this says which code answered. Caches (cache.json) and model
+# files record it; a cache is extended and a model applied only by a meflow of the same
+# version. Files written before it was recorded are version 1.
+FEATURES_VERSION = 1
+
 __all__ = [
     "AVERAGES",
+    "FEATURES_VERSION",
     "angle_to_uint8",
     "discretise",
     "flow_angle",

@@ -33,6 +33,7 @@ from meflow import __version__
 from meflow.config import ExtractConfig, from_dict, to_dict
 from meflow.datasets.base import EMOTIONS, Sample
 from meflow.errors import MeflowError
+from meflow.features import FEATURES_VERSION
 from meflow.features.cache import atomic_write_text, ensure_writable, load_npz, save_npz
 
 CACHE_FORMAT = 1
@@ -212,7 +213,12 @@ def extract_sample(sample: Sample, out_dir: Path) -> SampleResult:
 
 
 def _check_manifest(out: Path, cfg: ExtractConfig, dataset: str) -> None:
-    manifest = {"format": CACHE_FORMAT, "dataset": dataset, "extract": to_dict(cfg)}
+    manifest = {
+        "format": CACHE_FORMAT,
+        "dataset": dataset,
+        "extract": to_dict(cfg),
+        "features_version": FEATURES_VERSION,
+    }
     path = out / "cache.json"
     if path.exists():
         try:
@@ -224,6 +230,11 @@ def _check_manifest(out: Path, cfg: ExtractConfig, dataset: str) -> None:
         if old.get("format") != CACHE_FORMAT:
             raise MeflowError(
                 f"{path}: cache format {old.get('format')} is not {CACHE_FORMAT}; use a new --out"
+            )
+        if old.get("features_version", 1) != FEATURES_VERSION:
+            raise MeflowError(
+                f"{path}: the cache holds features of version {old.get('features_version', 1)}; "
+                f"this meflow computes version {FEATURES_VERSION}; use a new --out folder"
             )
         if old.get("extract") != manifest["extract"] or old.get("dataset") != dataset:
             diff = [f"{k}" for k in ("dataset", "extract") if old.get(k) != manifest[k]]
@@ -399,6 +410,7 @@ def extract_video(
         {
             "source": Path(path).name,
             "extract": to_dict(cfg),
+            "features_version": FEATURES_VERSION,
             "meflow": __version__,
             "timings": feats.timings,
         },
@@ -417,6 +429,7 @@ class FeatureSet:
     sample_ids: list[str]
     extract: dict[str, Any]
     skipped: list[tuple[str, str]]
+    features_version: int = 1  # of the cache (meflow.features.FEATURES_VERSION)
 
     def images(self, angle: str) -> np.ndarray:
         return self.discrete if angle == "discrete" else self.continuous
@@ -431,6 +444,7 @@ class FeatureSet:
             [self.sample_ids[i] for i in idx],
             self.extract,
             self.skipped,
+            self.features_version,
         )
 
 
@@ -442,7 +456,8 @@ def load_features(cache: Path, min_valid: float = 0.5) -> FeatureSet:
         raise MeflowError(
             f"{cache}: not a meflow feature cache (no cache.json); run meflow extract"
         )
-    extract = json.loads(manifest.read_text())["extract"]
+    doc = json.loads(manifest.read_text())
+    extract = doc["extract"]
     disc, cont, labels, subjects, ids, skipped = [], [], [], [], [], []
     for f in sorted((cache / "samples").glob("*.npz")):
         arrays, meta = load_npz(f)
@@ -462,5 +477,12 @@ def load_features(cache: Path, min_valid: float = 0.5) -> FeatureSet:
     if not ids:
         raise MeflowError(f"{cache}: no finished six-class samples in the cache")
     return FeatureSet(
-        np.stack(disc), np.stack(cont), np.array(labels), np.array(subjects), ids, extract, skipped
+        np.stack(disc),
+        np.stack(cont),
+        np.array(labels),
+        np.array(subjects),
+        ids,
+        extract,
+        skipped,
+        int(doc.get("features_version", 1)),
     )
