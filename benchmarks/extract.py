@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _videos import back_and_forth  # benchmarks/ is on sys.path when a script runs
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MEFLOW_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
@@ -50,27 +52,6 @@ def _split(timings: dict[str, float]) -> str:
     return "  ".join(f"{k} {1000 * v:.0f} ms ({100 * v / total:.0f}%)" for k, v in timings.items())
 
 
-def _longer_video(src: Path, times: int, dst: Path) -> Path:
-    import cv2
-
-    frames = []
-    cap = cv2.VideoCapture(str(src))
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    cap.release()
-    h, w = frames[0].shape[:2]
-    wr = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (w, h))
-    for k in range(times):
-        seq = frames if k % 2 == 0 else frames[::-1]  # back and forth: no jump at the joins
-        for f in seq:
-            wr.write(f)
-    wr.release()
-    return dst
-
-
 def bench_video(video: Path, backends: list[str]) -> None:
     print(f"\n== {video.name} (one process, one worker) ==")
     for b in backends:
@@ -85,7 +66,7 @@ def bench_video(video: Path, backends: list[str]) -> None:
 
 def bench_memory(video: Path) -> None:
     with tempfile.TemporaryDirectory() as d:
-        long = _longer_video(video, 10, Path(d) / "long.mp4")
+        long = back_and_forth(video, 10, Path(d) / "long.mp4")
         short = _video_run(str(video), "dis")
         longr = _video_run(str(long), "dis")
     growth = longr["peak_mb"] / short["peak_mb"] - 1

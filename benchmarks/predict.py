@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _videos import back_and_forth  # benchmarks/ is on sys.path when a script runs
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MEFLOW_SHARED_DATA", ROOT.parent / "shared" / "data"))
 STAGES = (
@@ -61,28 +63,6 @@ def _untrained_model(path: Path, scale: str) -> Path:
     }
     save_checkpoint(path, build_model(scale).eval(), meta)
     return path
-
-
-def _longer_video(src: Path, times: int, dst: Path) -> Path:
-    import cv2
-
-    frames = []
-    cap = cv2.VideoCapture(str(src))
-    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    cap.release()
-    h, w = frames[0].shape[:2]
-    fourcc = cv2.VideoWriter.fourcc(*"mp4v")
-    wr = cv2.VideoWriter(str(dst), fourcc, fps, (w, h))
-    for k in range(times):
-        for f in frames if k % 2 == 0 else frames[::-1]:  # back and forth: no jump at joins
-            wr.write(f)
-    wr.release()
-    return dst
 
 
 def _report(label: str, res: Any, wall: float) -> None:
@@ -151,7 +131,7 @@ def main() -> None:
         )
 
         if args.repeat > 1:
-            long = _longer_video(args.video, args.repeat, tmp / "long.mp4")
+            long = back_and_forth(args.video, args.repeat, tmp / "long.mp4")
             t0 = time.perf_counter()
             res = predict_video(long, loaded, tmp / "out", args.stride, extractor=extractor)
             _report(f"long  {args.repeat}x {args.video.name}", res, time.perf_counter() - t0)

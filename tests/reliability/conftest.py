@@ -9,7 +9,6 @@ directly with ``save_npz`` (no video work): separable pseudo-images of 4 subject
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,17 +17,8 @@ from reliability._helpers import write_fake_cache
 
 
 @pytest.fixture(autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """One torch thread: the machine's cores are shared (as in tests/training)."""
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a core dependency
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _one_torch_thread(one_torch_thread: None) -> None:
+    """Every test here runs with one torch thread (tests/conftest.py)."""
 
 
 @pytest.fixture(scope="session")

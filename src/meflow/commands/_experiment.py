@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from meflow.commands.extract import add_set_option
 from meflow.config import ExperimentConfig
 
 
@@ -22,14 +23,7 @@ def add_experiment_settings(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--device", choices=("auto", "cpu", "cuda"), help="default auto: CUDA when present"
     )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="any setting, e.g. --set train.imbalance=balanced-sampler",
-    )
+    add_set_option(p, "any setting, e.g. --set train.imbalance=balanced-sampler")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 

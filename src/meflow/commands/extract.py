@@ -27,13 +27,13 @@ def add_extract_settings(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--motion", choices=("none", "rigid", "rigid-landmarks"), help="head-motion compensation"
     )
+    add_set_option(p, "any extraction setting, e.g. --set preprocess.equalization=clahe")
+
+
+def add_set_option(p: argparse.ArgumentParser, help: str) -> None:
+    """The repeatable ``--set KEY=VALUE`` option (into ``args.overrides``)."""
     p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="any extraction setting, e.g. --set preprocess.equalization=clahe",
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=help
     )
 
 

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from meflow.commands.extract import add_set_option, setting_assignments
+
 HELP = "micro-expression probabilities of 64-frame windows slid along videos (CSV, JSON, PNG)"
 
 EPILOG = """\
@@ -67,19 +69,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=("none", "rigid", "rigid-landmarks"),
         help="check only: refused unless it is the model's head-motion compensation",
     )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="check only: an extraction setting, e.g. preprocess.equalization=global; refused "
+    add_set_option(
+        p,
+        "check only: an extraction setting, e.g. preprocess.equalization=global; refused "
         "unless equal to the model's",
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    from meflow.commands.extract import setting_assignments
     from meflow.errors import MeflowError
     from meflow.predict import check_settings, load_model, predict_video, unique_names
 

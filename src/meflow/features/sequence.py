@@ -305,7 +305,7 @@ class SequenceExtractor:
     ) -> PairFeatures | tuple[np.ndarray, np.ndarray]:
         import cv2
 
-        from meflow.face.landmarks import crop_transform, face_box
+        from meflow.face.landmarks import crop_transform, face_box, to_crop
         from meflow.face.regions import rasterise
         from meflow.features.pooling import pool_checked
         from meflow.flow.motion import compensate
@@ -318,8 +318,7 @@ class SequenceExtractor:
         m = crop_transform(box, size)
         g0 = cv2.warpAffine(gray0, m, (size, size), flags=cv2.INTER_LINEAR)
         g1 = cv2.warpAffine(gray1, m, (size, size), flags=cv2.INTER_LINEAR)
-        p0 = (points0 @ m[:, :2].T + m[:, 2]).astype(np.float32)
-        p1 = (points1 @ m[:, :2].T + m[:, 2]).astype(np.float32)
+        p0, p1 = to_crop(points0, m), to_crop(points1, m)
         # Rasterise, compensate and pool only inside the landmarks' bounding box (about 60% of
         # the crop): the regions never reach outside it, so the means are the same, for less
         # work. The head motion is still fitted on the whole crop's flow.
