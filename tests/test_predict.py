@@ -265,6 +265,57 @@ def test_one_bad_input_does_not_stop_the_others(
     assert all(name in err[3] for name in ("broken.mp4", "short", "missing.avi"))
 
 
+def test_an_error_after_a_good_input_reaches_stderr(
+    shared_data: Path, model_path: Path, tmp_path: Path
+) -> None:
+    # After a good input the extractor starts the next MediaPipe graph in a thread, with file
+    # descriptor 2 silenced for its start-up chatter: predict_video waits for it before it
+    # returns, so the next input's error line is not swallowed. A real process: pytest's
+    # capture does not go through file descriptor 2.
+    import subprocess
+    import sys
+
+    good = shared_file(shared_data, "videos/single_face.mp4")
+    missing = tmp_path / "missing.avi"
+    cmd = [sys.executable, "-m", "meflow", "predict", str(good), str(missing)]
+    cmd += ["--model", str(model_path), "--out", str(tmp_path / "o"), "--no-figure"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    err = [ln for ln in _errors(proc.stderr) if ln.startswith("meflow predict")]
+    assert len(err) == 2, proc.stderr
+    assert "missing.avi" in err[0] and "1 of 2 inputs failed" in err[1]
+
+
+def test_a_slow_spare_graph_does_not_silence_stderr_after_predict_video(
+    shared_data: Path,
+    model_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # keep_warm starts the next graph in a thread with fd 2 silenced; predict_video returns
+    # only once that is over, so what the caller writes next is seen
+    import os
+    import time
+
+    import meflow.features.sequence as sequence
+    from meflow.config import ExtractConfig
+    from meflow.features.sequence import SequenceExtractor
+
+    real = sequence.warmed_tracker
+
+    def slow(cfg: object) -> object:
+        time.sleep(1.0)  # much longer than what predict_video does after the frames
+        return real(cfg)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sequence, "warmed_tracker", slow)
+    monkeypatch.delenv("MEFLOW_MEDIAPIPE_LOGS", raising=False)
+    video = shared_file(shared_data, "videos/single_face.mp4")
+    with SequenceExtractor(ExtractConfig(), keep_warm=True) as ex:
+        predict_video(video, model_path, None, extractor=ex)
+        os.write(2, b"seen\n")
+    assert "seen" in capfd.readouterr().err.split()
+
+
 # --- pieces -------------------------------------------------------------------------------
 
 

@@ -166,3 +166,34 @@ def test_parse_landmark_list_reads_the_wire_format_and_refuses_other_layouts() -
     short = landmark_pb2.NormalizedLandmarkList()
     short.landmark.add(x=0.1, y=0.2, z=0.3)
     assert parse_landmark_list(short.SerializeToString()) is None
+
+
+def test_quiet_native_stderr_from_two_threads_restores_fd_2(
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # held by two threads whose holds overlap without nesting (A in, B in, A out, B out):
+    # fd 2 stays silenced until both have left, then is the same as before
+    import os
+    import threading
+
+    from meflow.face.landmarks import quiet_native_stderr
+
+    monkeypatch.delenv("MEFLOW_MEDIAPIPE_LOGS", raising=False)
+    b_in, a_out = threading.Event(), threading.Event()
+
+    def hold_b() -> None:
+        with quiet_native_stderr():
+            b_in.set()
+            a_out.wait(10)
+            os.write(2, b"silenced by B\n")
+
+    os.write(2, b"before\n")
+    with quiet_native_stderr():
+        os.write(2, b"silenced by A\n")
+        b = threading.Thread(target=hold_b)
+        b.start()
+        assert b_in.wait(10)
+    a_out.set()
+    b.join(10)
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err.split() == ["before", "after"]

@@ -12,6 +12,7 @@ import itertools
 import math
 import os
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import Any
@@ -39,26 +40,45 @@ def _face_mesh_module() -> Any:
     return mp.solutions.face_mesh
 
 
+_QUIET_LOCK = threading.Lock()
+_quiet: list[int] = []  # [fd 2 as it was, number of holders] while fd 2 is silenced
+
+
 @contextlib.contextmanager
 def quiet_native_stderr() -> Iterator[None]:
-    """Silences what native code (glog/absl in MediaPipe) writes to fd 2 while it starts up."""
+    """Silences what native code (glog/absl in MediaPipe) writes to fd 2 while it starts up.
+
+    Safe across threads: the first holder silences fd 2 and the last one to leave restores it
+    (two threads saving and restoring on their own would leave it silenced for good).
+    """
     if os.environ.get("MEFLOW_MEDIAPIPE_LOGS"):
         yield
         return
+    with _QUIET_LOCK:
+        if _quiet:
+            _quiet[1] += 1
+        else:
+            try:
+                sys.stderr.flush()
+                saved = os.dup(2)
+            except (OSError, ValueError):  # no real stderr (e.g. captured): nothing to silence
+                saved = -1
+            if saved >= 0:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, 2)
+                os.close(devnull)
+            _quiet[:] = [saved, 1]
     try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no real stderr (e.g. captured): nothing to silence
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
         yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+        with _QUIET_LOCK:
+            _quiet[1] -= 1
+            if _quiet[1] == 0:
+                saved = _quiet[0]
+                _quiet.clear()
+                if saved >= 0:
+                    os.dup2(saved, 2)
+                    os.close(saved)
 
 
 # One serialised NormalizedLandmark as Face Mesh writes it: field 1 (tag 0x0A) of the list,

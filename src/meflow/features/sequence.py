@@ -125,16 +125,45 @@ def warmed_tracker(cfg: FaceConfig) -> Any:
     return tracker
 
 
+class _Spare:
+    """A warmed_tracker being made in a thread of its own; ``take`` waits for it."""
+
+    def __init__(self, cfg: FaceConfig) -> None:
+        self._tracker: Any = None
+        self._failure: list[BaseException] = []
+        self._thread = threading.Thread(target=self._make, args=(cfg,), name="meflow-spare")
+        self._thread.start()
+
+    def _make(self, cfg: FaceConfig) -> None:
+        from meflow.face.landmarks import quiet_native_stderr
+
+        try:
+            with quiet_native_stderr():
+                self._tracker = warmed_tracker(cfg)
+        except BaseException as exc:  # the next sequence starts a graph of its own instead
+            self._failure.append(exc)
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def take(self) -> Any:
+        """The warmed tracker, or None if making it failed."""
+        self._thread.join()
+        tracker, self._tracker = self._tracker, None
+        return tracker
+
+
 class SequenceExtractor:
     """Computes SequenceFeatures with one flow backend, reused across sequences.
 
     ``threaded`` runs decoding and landmarks in a thread of their own (about 1.8x for
     one stream on 2 cores); dataset extraction with several worker processes turns it off.
     ``keep_warm`` (for an extractor that runs many sequences, threaded): once the last frame's
-    landmarks are found, the landmark thread starts a fresh MediaPipe graph for the next
-    sequence and runs it once on a blank image (about 45 ms that the first frame would
-    otherwise cost), while the other thread finishes the last pairs. A graph that has seen only
-    a blank image gives exactly the landmarks of a new one (tested). ``close`` releases it.
+    landmarks are found, a thread of its own starts a fresh MediaPipe graph for the next
+    sequence and runs it once on a blank image (30-50 ms that the first frame would otherwise
+    cost), while the caller finishes the last pairs and goes on with the results (the
+    sequence's end does not wait for it). A graph that has seen only a blank image gives
+    exactly the landmarks of a new one (tested). ``close`` releases it.
     """
 
     def __init__(
@@ -148,7 +177,7 @@ class SequenceExtractor:
         self._average = AVERAGES[self.cfg.features.angle_average]  # checked by FeatureConfig
         self.threaded = threaded
         self.keep_warm = keep_warm
-        self._spare: Any = None  # a fresh, warmed-up LandmarkTracker for the next sequence
+        self._spare: _Spare | None = None  # a fresh, warmed-up tracker for the next sequence
         if threaded:
             import cv2
 
@@ -172,7 +201,8 @@ class SequenceExtractor:
         # MediaPipe's native threads log start-up chatter at unpredictable moments of the pass.
         with quiet_native_stderr():
             spare, self._spare = self._spare, None
-            with spare or LandmarkTracker(self.cfg.face) as tracker:
+            ready = spare.take() if spare is not None else None
+            with ready or LandmarkTracker(self.cfg.face) as tracker:
                 for frame in frames:
                     t0 = time.perf_counter()
                     pts = tracker(frame) if frame is not None else None
@@ -184,13 +214,21 @@ class SequenceExtractor:
                         timings["preprocess_producer"] += time.perf_counter() - t1
                     yield pts, frame, gray
             if self.keep_warm and self.threaded:
-                self._spare = warmed_tracker(self.cfg.face)
+                self._spare = _Spare(self.cfg.face)
+
+    def settle(self) -> None:
+        """Waits until the spare graph (``keep_warm``) is made. MediaPipe writes start-up
+        chatter to file descriptor 2, which is silenced meanwhile: call this before writing
+        anything of your own to stderr."""
+        if self._spare is not None:
+            self._spare.wait()
 
     def close(self) -> None:
         """Releases the spare MediaPipe graph (``keep_warm``), if any."""
         spare, self._spare = self._spare, None
-        if spare is not None:
-            spare.close()
+        ready = spare.take() if spare is not None else None
+        if ready is not None:
+            ready.close()
 
     def __enter__(self) -> SequenceExtractor:
         return self
