@@ -358,3 +358,29 @@ def test_folder_frames_are_timed_by_the_given_rate(tmp_path: Path) -> None:
         (2, 2 / 30),
     ]
     assert [t for _, t, _ in timed_frames(open_frames(folder, 10.0), 10.0)] == [0.0, 0.1, 0.2]
+
+
+@pytest.mark.parametrize(
+    ("raw", "want"),
+    [
+        # an edit-list offset: the first frame 16.7 ms early is moved onto the grid
+        ([-0.0167, 0.0333, 0.0666, 0.0999], [0.0, 0.0333, 0.0666, 0.0999]),
+        # a container whose clock starts late: everything shifts to start at 0
+        ([0.5, 0.5333, 0.5667], [0.0, 0.0333, 0.0667]),
+        ([0.2], [0.0]),
+        ([0.2, 0.25], [0.0, 0.05]),
+    ],
+)
+def test_video_timestamps_start_at_zero_on_the_grid_of_frames_1_and_2(
+    monkeypatch: pytest.MonkeyPatch, raw: list[float], want: list[float]
+) -> None:
+    import meflow.predict as predict
+
+    def fake(path: Path, rate: float) -> object:
+        for i, t in enumerate(raw):
+            yield i, t, None
+
+    monkeypatch.setattr(predict, "_raw_timestamps", fake)
+    got = [(i, t) for i, t, _ in predict._video_timestamps(Path("x.mp4"), 30.0)]
+    assert [i for i, _ in got] == list(range(len(raw)))
+    np.testing.assert_allclose([t for _, t in got], want, atol=1e-9)

@@ -207,13 +207,17 @@ def _video_timestamps(path: Path, rate: float) -> Iterator[Timed]:
     1 and 2 define, so the first interval is not longer than the rest.
     """
     raw = _raw_timestamps(path, rate)
-    head = list(itertools.islice(raw, 3))
-    if not head:
+    first = next(raw, None)
+    if first is None:
         raise MeflowError(f"{path}: no frame could be decoded (unreadable or truncated file)")
+    # the first frame is at 0 s whatever frames 1 and 2 say (t0 below is never earlier than
+    # its own time): it goes on before they are decoded, for the landmarks to start sooner
+    yield first[0], 0.0, first[2]
+    head = [first, *itertools.islice(raw, 2)]
     t0 = head[0][1]
     if len(head) == 3:
         t0 = max(t0, head[1][1] - (head[2][1] - head[1][1]))
-    for i, t, frame in itertools.chain(head, raw):
+    for i, t, frame in itertools.chain(head[1:], raw):
         yield i, max(t - t0, 0.0), frame
 
 
