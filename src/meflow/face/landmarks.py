@@ -85,6 +85,8 @@ def quiet_native_stderr() -> Iterator[None]:
 # 15 bytes long, holding x (tag 0x0D), y (0x15) and z (0x1D) as little-endian float32.
 _RECORD = 17
 _TAGS = ((0, 0x0A), (1, 15), (2, 0x0D), (7, 0x15), (12, 0x1D))
+_TAG_COLUMNS = np.array([col for col, _ in _TAGS], dtype=np.intp)
+_TAG_BYTES = np.array([tag for _, tag in _TAGS], dtype=np.uint8)
 
 
 def parse_landmark_list(data: bytes, n: int = N_LANDMARKS) -> np.ndarray | None:
@@ -97,12 +99,11 @@ def parse_landmark_list(data: bytes, n: int = N_LANDMARKS) -> np.ndarray | None:
     if len(data) != n * _RECORD:
         return None
     rec = np.frombuffer(data, dtype=np.uint8).reshape(n, _RECORD)
-    if not all((rec[:, col] == tag).all() for col, tag in _TAGS):
+    if not (rec[:, _TAG_COLUMNS] == _TAG_BYTES).all():
         return None
-    xy = np.empty((n, 2), dtype=np.float32)
-    for j, off in enumerate((3, 8)):
-        xy[:, j] = np.ndarray((n,), dtype="<f4", buffer=data, offset=off, strides=(_RECORD,))
-    return xy
+    # x at byte 3 of each record, y 5 bytes further: one strided view, copied to float32
+    xy = np.ndarray((n, 2), dtype="<f4", buffer=data, offset=3, strides=(_RECORD, 5))
+    return xy.astype(np.float32)
 
 
 def _landmark_list_type() -> Any:
