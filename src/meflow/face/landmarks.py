@@ -102,7 +102,7 @@ def parse_landmark_list(data: bytes, n: int = N_LANDMARKS) -> np.ndarray | None:
     if not (rec[:, _TAG_COLUMNS] == _TAG_BYTES).all():
         return None
     # x at byte 3 of each record, y 5 bytes further: one strided view, copied to float32
-    xy = np.ndarray((n, 2), dtype="<f4", buffer=data, offset=3, strides=(_RECORD, 5))
+    xy: np.ndarray = np.ndarray((n, 2), dtype="<f4", buffer=data, offset=3, strides=(_RECORD, 5))
     return xy.astype(np.float32)
 
 
