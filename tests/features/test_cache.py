@@ -40,3 +40,28 @@ def test_pickled_or_truncated_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "t.npz").write_bytes(good[: len(good) // 2])
     with pytest.raises(MeflowError, match=r"t\.npz"):
         load_npz(tmp_path / "t.npz")
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o077, 0o002])
+def test_written_files_get_the_permissions_of_a_plain_open(tmp_path: Path, mask: int) -> None:
+    # atomic writes go through mkstemp, which makes files 0600: a model or a report in a shared
+    # folder would be unreadable to everyone else; they must follow the umask as open() does
+    import os
+    import stat
+
+    from meflow.features.cache import atomic_write_text
+    from meflow.models import build_model
+    from meflow.training.checkpoint import save_checkpoint
+
+    old = os.umask(mask)
+    try:
+        atomic_write_text(tmp_path / "report.md", "x")
+        save_checkpoint(tmp_path / "m.safetensors", build_model("n"), {"a": 1})
+        with open(tmp_path / "plain.txt", "w") as fh:
+            fh.write("x")
+    finally:
+        os.umask(old)
+    want = stat.S_IMODE((tmp_path / "plain.txt").stat().st_mode)
+    assert want == 0o666 & ~mask
+    for name in ("report.md", "m.safetensors"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == want, name

@@ -6,6 +6,7 @@ byte-identical files; they are read with ``allow_pickle=False`` (no object is ev
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -44,10 +45,40 @@ def ensure_writable(folder: Path) -> Path:
     return folder
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it where the system says it (Linux)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore at once
+    os.umask(mask)
+    return mask
+
+
+def temp_beside(path: Path) -> tuple[int, str]:
+    """(fd, name) of a new temporary file next to ``path``, for an atomic rename onto it,
+    with the permissions a plain ``open`` would give (``mkstemp`` makes it 0600: a result
+    only its owner could read, even in a shared folder)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    plain_mode(tmp)
+    return fd, tmp
+
+
+def plain_mode(path: str | Path) -> None:
+    """Gives ``path`` the permissions a plain ``open`` would have given it (0666 less the
+    umask); file systems without modes keep theirs."""
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o666 & ~_umask())
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Writes ``data`` to ``path`` through a temporary file and an atomic rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

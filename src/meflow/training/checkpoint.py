@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from torch import nn
 
 from meflow.datasets.base import EMOTIONS
 from meflow.errors import MeflowError
+from meflow.features.cache import plain_mode, temp_beside
 from meflow.models.yolo import MODELS
 
 FORMAT_VERSION = 1
@@ -80,10 +80,11 @@ def save_checkpoint(path: str | Path, model: nn.Module, meta: dict[str, Any]) ->
         _KEY_DIGEST: _digest(meta_json, tensors),
     }
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    fd, tmp = temp_beside(p)
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata=metadata)
+        plain_mode(tmp)  # safetensors writes it anew, 0600
         os.replace(tmp, p)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
