@@ -14,8 +14,10 @@ model carrying the default extraction settings (speed does not depend on the wei
 - long: the video played back and forth ``--repeat`` times (steady state, windows every 8
   frames), warm.
 
-Each with its time split per stage (stages of the two threads overlap). The target is a
-real-time factor of at least 3 (issue 6), for the warm runs.
+Each with its time split per stage (stages of the two threads overlap), and after the cold
+run and at the end how fast the machine is right now (MediaPipe and DIS alone, one thread):
+its speed drifts by 10-20% over tens of minutes. The target is a real-time factor of at
+least 3 (issue 6), for the warm runs.
 """
 
 from __future__ import annotations
@@ -88,6 +90,49 @@ def _report(label: str, res: Any, wall: float) -> None:
     )
 
 
+def _machine_speed(video: Path) -> str:
+    """Single-threaded cost of the two big stages right now: MediaPipe on the video's first
+    frames (tracking) and DIS on a pair of face crops. The machine's speed drifts by 10-20%
+    over tens of minutes; these say how fast it was while the figures above were taken
+    (a quiet machine gave about 6.4 ms and 4.4 ms)."""
+    import cv2
+    import numpy as np
+
+    from meflow.config import ExtractConfig
+    from meflow.face.landmarks import LandmarkTracker, crop_transform, face_box
+    from meflow.flow import get_flow
+    from meflow.io import open_frames
+    from meflow.preprocess import preprocess
+
+    cv2.setNumThreads(1)  # as in the two-thread pass
+    cfg = ExtractConfig()
+    frames = [f for _, f in zip(range(12), (f for _, f in open_frames(video)), strict=False)]
+    with LandmarkTracker(cfg.face) as tracker:
+        pts = [tracker(f) for f in frames[:2]]  # start-up and detection, not timed
+        ms_landmarks = []
+        for _ in range(3):
+            for f in frames:
+                t0 = time.perf_counter()
+                tracker(f)
+                ms_landmarks.append(1000 * (time.perf_counter() - t0))
+    if pts[0] is None:
+        return "machine speed: no face in the first frame"
+    size = cfg.face.crop_size
+    m = crop_transform(face_box(pts[0], frames[0].shape, cfg.face.crop_margin), size)
+    a, b = (cv2.warpAffine(preprocess(f, cfg.preprocess), m, (size, size)) for f in frames[:2])
+    flow = get_flow(cfg.flow.backend)
+    ms_flow = []
+    for _ in range(36):
+        t0 = time.perf_counter()
+        flow(a, b)
+        ms_flow.append(1000 * (time.perf_counter() - t0))
+    return (
+        f"machine speed now, one thread: landmarks {np.median(ms_landmarks):.1f} ms a frame, "
+        f"{cfg.flow.backend} flow {np.median(ms_flow):.1f} ms a pair "
+        "(a quiet machine: about 6.4 and 4.4)"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -113,6 +158,7 @@ def main() -> None:
         t0 = time.perf_counter()
         res = predict_video(args.video, model, tmp / "out", args.stride)
         _report(f"cold  {args.video.name}", res, time.perf_counter() - t0)
+        print(_machine_speed(args.video))  # after "cold": it starts MediaPipe and OpenCV
 
         loaded = load_model(model)
         extractor = SequenceExtractor(loaded.extract, keep_warm=True)
@@ -135,6 +181,7 @@ def main() -> None:
             t0 = time.perf_counter()
             res = predict_video(long, loaded, tmp / "out", args.stride, extractor=extractor)
             _report(f"long  {args.repeat}x {args.video.name}", res, time.perf_counter() - t0)
+    print(_machine_speed(args.video))
 
 
 if __name__ == "__main__":
