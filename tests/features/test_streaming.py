@@ -69,3 +69,19 @@ def test_threaded_unthreaded_and_warm_runs_equal_the_two_pass_definition(
         np.testing.assert_array_equal(got.valid, want_valid)
         np.testing.assert_array_equal(got.angle, want_angle)  # NaN where invalid, both
     assert not runs[0].frame_valid[40:45].any() and runs[0].frame_valid[20:23].all()
+
+
+def test_a_spare_graph_that_fails_to_start_leaves_the_next_sequence_a_fresh_one(
+    frames: list[np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import meflow.features.sequence as sequence
+
+    def broken(cfg: object) -> object:
+        raise RuntimeError("no graph today")
+
+    monkeypatch.setattr(sequence, "warmed_tracker", broken)
+    with SequenceExtractor(ExtractConfig(), keep_warm=True) as ex:
+        first = _run(ex, frames[:12])
+        again = _run(ex, frames[:12])  # the spare is None: a graph of its own
+    np.testing.assert_array_equal(first.angle, again.angle)
+    assert first.valid[:4].all()

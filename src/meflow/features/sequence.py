@@ -18,6 +18,7 @@ the results are the same.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import queue
 import threading
@@ -130,18 +131,16 @@ class _Spare:
 
     def __init__(self, cfg: FaceConfig) -> None:
         self._tracker: Any = None
-        self._failure: list[BaseException] = []
         self._thread = threading.Thread(target=self._make, args=(cfg,), name="meflow-spare")
         self._thread.start()
 
     def _make(self, cfg: FaceConfig) -> None:
         from meflow.face.landmarks import quiet_native_stderr
 
-        try:
-            with quiet_native_stderr():
-                self._tracker = warmed_tracker(cfg)
-        except BaseException as exc:  # the next sequence starts a graph of its own instead
-            self._failure.append(exc)
+        # On failure the next sequence starts a graph of its own, which raises the same error
+        # where the caller sees it.
+        with contextlib.suppress(Exception), quiet_native_stderr():
+            self._tracker = warmed_tracker(cfg)
 
     def wait(self) -> None:
         self._thread.join()
