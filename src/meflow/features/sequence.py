@@ -147,7 +147,7 @@ class _Spare:
 
     def take(self) -> Any:
         """The warmed tracker, or None if making it failed."""
-        self._thread.join()
+        self.wait()
         tracker, self._tracker = self._tracker, None
         return tracker
 
