@@ -370,123 +370,118 @@ def predict_video(
         raise MeflowError("the extractor's settings differ from the model's")
     from meflow.errors import NoFaceError
 
-    try:  # the extractor may be starting its next graph, which silences stderr meanwhile
-        try:
-            feats = ext.run(frames, name=str(src_path))
-        except NoFaceError:
-            # the extractor counts resampled frames; name the file's own count
-            raise NoFaceError(
-                f"{src_path}: no face found in any of its {decoded[0]} frames"
-            ) from None
-        timings.update(feats.timings)
-        used = feats.frames
-        src_idx = np.array([k[0] for k in kept[:used]], dtype=np.int64)
-        src_time = np.array([k[1] for k in kept[:used]], dtype=np.float64)
-        notes: list[str] = []
-        repeated = src_idx[1:] == src_idx[:-1]
-        valid = feats.valid & ~repeated
-        skipped = decoded[0] - len(np.unique(src_idx))
-        if skipped > 0:
-            notes.append(
-                f"{skipped} of {decoded[0]} frames skipped to resample "
-                f"the video to the training rate of {model_fps:g} fps (nearest timestamp)"
-            )
-        if repeated.any():
-            notes.append(
-                f"{int(repeated.sum())} frame pairs repeat a frame (the video is slower than "
-                f"{model_fps:g} fps there) and count as invalid"
-            )
-        if declared > 0 and decoded[0] < declared:
-            notes.append(
-                f"only {decoded[0]} of the {declared} frames the file declares could be decoded "
-                "(truncated file?)"
-            )
-        if used < need:
-            raise MeflowError(_too_short(src_path, used, decoded[0], need, src_fps, model_fps))
-        t0 = time.perf_counter()
-        from meflow.features.windows import pseudo_images
-
-        discrete, continuous = pseudo_images(feats.angle, valid, cfg.features.sectors)
-        image = discrete if loaded.angle == "discrete" else continuous
-        starts = window_starts(used - 1, window, stride)
-        X = np.stack([image[:, s : s + window] for s in starts])
-        frac = np.array([valid[s : s + window].mean() for s in starts])
-        ok = frac >= min_valid - 1e-12
-        distinct = np.array([1.0 - repeated[s : s + window].mean() for s in starts])
-        if not (distinct >= min_valid - 1e-12).any():
-            raise MeflowError(
-                f"{src_path}: {src_fps:g} fps is below the model's training rate of {model_fps:g} "
-                f"fps: every window would repeat frames; record at {model_fps:g} fps or more, or "
-                "give --fps if the file's rate is wrong"
-            )
-        timings["pseudo_images"] = time.perf_counter() - t0
-
-        t0 = time.perf_counter()
-        probs = np.full((len(starts), len(loaded.classes)), np.nan)
-        if ok.any():
-            import torch
-
-            from meflow.training.loop import predict_proba
-
-            # One intra-op thread: the batch is small, and on shared cores 2 threads measured
-            # 5-40x slower for it than 1 (benchmarks/predict.py).
-            threads = torch.get_num_threads()
-            torch.set_num_threads(1)
-            try:
-                with torch.inference_mode():
-                    probs[ok] = predict_proba(loaded.model, X[ok])
-            finally:
-                torch.set_num_threads(threads)
-        timings["inference"] = time.perf_counter() - t0
-
-        windows = []
-        for j, s in enumerate(starts):
-            a, b = s, s + window
-            p = [float(v) for v in probs[j]]
-            windows.append(
-                WindowPrediction(
-                    index=j,
-                    start_frame=int(src_idx[a]),
-                    end_frame=int(src_idx[b]),
-                    start_time=float(src_time[a]),
-                    end_time=float(src_time[b]),
-                    valid=bool(ok[j]),
-                    valid_fraction=float(frac[j]),
-                    probabilities=p,
-                    top_class=loaded.classes[int(np.argmax(probs[j]))] if ok[j] else "",
-                )
-            )
-        if not ok.any():
-            notes.append(
-                f"no window has {min_valid:.0%} valid frame pairs (face lost or frames unreadable)"
-            )
-        result = PredictionResult(
-            source=src_path,
-            name=name or _stem(src_path),
-            classes=loaded.classes,
-            windows=windows,
-            fps=src_fps,
-            model_fps=model_fps,
-            frames=decoded[0],
-            used_frames=used,
-            valid_pairs=int(valid.sum()),
-            duration=float(src_time[-1]),
-            notes=notes,
-            timings=timings,
+    try:
+        feats = ext.run(frames, name=str(src_path))
+    except NoFaceError:
+        # the extractor counts resampled frames; name the file's own count
+        raise NoFaceError(f"{src_path}: no face found in any of its {decoded[0]} frames") from None
+    timings.update(feats.timings)
+    used = feats.frames
+    src_idx = np.array([k[0] for k in kept[:used]], dtype=np.int64)
+    src_time = np.array([k[1] for k in kept[:used]], dtype=np.float64)
+    notes: list[str] = []
+    repeated = src_idx[1:] == src_idx[:-1]
+    valid = feats.valid & ~repeated
+    skipped = decoded[0] - len(np.unique(src_idx))
+    if skipped > 0:
+        notes.append(
+            f"{skipped} of {decoded[0]} frames skipped to resample "
+            f"the video to the training rate of {model_fps:g} fps (nearest timestamp)"
         )
-        if out_dir is not None:
+    if repeated.any():
+        notes.append(
+            f"{int(repeated.sum())} frame pairs repeat a frame (the video is slower than "
+            f"{model_fps:g} fps there) and count as invalid"
+        )
+    if declared > 0 and decoded[0] < declared:
+        notes.append(
+            f"only {decoded[0]} of the {declared} frames the file declares could be decoded "
+            "(truncated file?)"
+        )
+    if used < need:
+        raise MeflowError(_too_short(src_path, used, decoded[0], need, src_fps, model_fps))
+    t0 = time.perf_counter()
+    from meflow.features.windows import pseudo_images
+
+    discrete, continuous = pseudo_images(feats.angle, valid, cfg.features.sectors)
+    image = discrete if loaded.angle == "discrete" else continuous
+    starts = window_starts(used - 1, window, stride)
+    X = np.stack([image[:, s : s + window] for s in starts])
+    frac = np.array([valid[s : s + window].mean() for s in starts])
+    ok = frac >= min_valid - 1e-12
+    distinct = np.array([1.0 - repeated[s : s + window].mean() for s in starts])
+    if not (distinct >= min_valid - 1e-12).any():
+        raise MeflowError(
+            f"{src_path}: {src_fps:g} fps is below the model's training rate of {model_fps:g} "
+            f"fps: every window would repeat frames; record at {model_fps:g} fps or more, or "
+            "give --fps if the file's rate is wrong"
+        )
+    timings["pseudo_images"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    probs = np.full((len(starts), len(loaded.classes)), np.nan)
+    if ok.any():
+        import torch
+
+        from meflow.training.loop import predict_proba
+
+        # One intra-op thread: the batch is small, and on shared cores 2 threads measured
+        # 5-40x slower for it than 1 (benchmarks/predict.py).
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with torch.inference_mode():
+                probs[ok] = predict_proba(loaded.model, X[ok])
+        finally:
+            torch.set_num_threads(threads)
+    timings["inference"] = time.perf_counter() - t0
+
+    windows = []
+    for j, s in enumerate(starts):
+        a, b = s, s + window
+        p = [float(v) for v in probs[j]]
+        windows.append(
+            WindowPrediction(
+                index=j,
+                start_frame=int(src_idx[a]),
+                end_frame=int(src_idx[b]),
+                start_time=float(src_time[a]),
+                end_time=float(src_time[b]),
+                valid=bool(ok[j]),
+                valid_fraction=float(frac[j]),
+                probabilities=p,
+                top_class=loaded.classes[int(np.argmax(probs[j]))] if ok[j] else "",
+            )
+        )
+    if not ok.any():
+        notes.append(
+            f"no window has {min_valid:.0%} valid frame pairs (face lost or frames unreadable)"
+        )
+    result = PredictionResult(
+        source=src_path,
+        name=name or _stem(src_path),
+        classes=loaded.classes,
+        windows=windows,
+        fps=src_fps,
+        model_fps=model_fps,
+        frames=decoded[0],
+        used_frames=used,
+        valid_pairs=int(valid.sum()),
+        duration=float(src_time[-1]),
+        notes=notes,
+        timings=timings,
+    )
+    if out_dir is not None:
+        t0 = time.perf_counter()
+        write_outputs(result, Path(out_dir), loaded, stride, min_valid)
+        timings["write"] = time.perf_counter() - t0
+        if figure:
             t0 = time.perf_counter()
-            write_outputs(result, Path(out_dir), loaded, stride, min_valid)
-            timings["write"] = time.perf_counter() - t0
-            if figure:
-                t0 = time.perf_counter()
-                png = Path(out_dir) / f"{result.name}_timeline.png"
-                result.files["png"] = plot_timeline(result, png, feats.frame_valid, src_time)
-                timings["figure"] = time.perf_counter() - t0
-        timings["total"] = time.perf_counter() - t_start
-        return result
-    finally:
-        ext.settle()
+            png = Path(out_dir) / f"{result.name}_timeline.png"
+            result.files["png"] = plot_timeline(result, png, feats.frame_valid, src_time)
+            timings["figure"] = time.perf_counter() - t0
+    timings["total"] = time.perf_counter() - t_start
+    return result
 
 
 def _too_short(path: Path, usable: int, frames: int, need: int, fps: float, rate: float) -> str:

@@ -145,6 +145,36 @@ def test_fast_graph_path_gives_exactly_what_process_gives(shared_data: Path) -> 
             np.testing.assert_array_equal(g, w)
 
 
+def test_a_reset_graph_gives_the_landmarks_of_a_new_one_to_the_bit(shared_data: Path) -> None:
+    # keep_warm reuses one MediaPipe graph across videos, reset by a blank image in between:
+    # what follows must not depend on what the graph tracked before
+    from meflow.face.landmarks import LandmarkTracker
+
+    def read(name: str, n: int) -> list[np.ndarray]:
+        src = open_frames(shared_file(shared_data, f"videos/{name}"))
+        return [f for _, f in zip(range(n), (f for _, f in src), strict=False)]
+
+    other = read("face_noface.mov", 40)  # 960x540, a face tracked up to its last frame
+    video = read("single_face.mp4", 30)  # 640x360
+    with LandmarkTracker() as new:
+        want = [new(f) for f in video]
+    with LandmarkTracker() as reused:
+        assert [reused(f) for f in other][-1] is not None
+        stale = [reused(f) for f in video]  # no reset: tracking goes on from the other face
+        assert reused.reset()
+        got = [reused(f) for f in video]
+        for f in other[::-1]:  # in another order, ending on a tracked face again
+            reused(f)
+        assert reused.reset()
+        again = [reused(f) for f in video]
+    assert all(w is not None for w in want)
+    # the reset is what makes the difference (the test can fail)
+    assert any(not np.array_equal(s, w) for s, w in zip(stale, want, strict=True))
+    for g, a, w in zip(got, again, want, strict=True):
+        np.testing.assert_array_equal(g, w)
+        np.testing.assert_array_equal(a, w)
+
+
 def test_parse_landmark_list_reads_the_wire_format_and_refuses_other_layouts() -> None:
     from mediapipe.framework.formats import landmark_pb2
 

@@ -61,27 +61,90 @@ def test_threaded_unthreaded_and_warm_runs_equal_the_two_pass_definition(
     assert not want_valid[39:45].any() and not want_valid[70]
     runs = [_run(SequenceExtractor(cfg, threaded=False), frames)]
     with SequenceExtractor(cfg, threaded=True, keep_warm=True) as warm:
+        _run(warm, frames[:30])  # ends while a face is tracked
+        kept = warm._tracker
+        assert kept is not None  # the graph is kept, reset, for the next sequence ...
         runs.append(_run(warm, frames))
-        assert warm._spare is not None  # a graph is ready for the next sequence
-        runs.append(_run(warm, frames))  # ... and used by it
-    assert warm._spare is None  # closed
+        assert warm._tracker is kept  # ... and used by it
+        runs.append(_run(warm, frames))
+    assert warm._tracker is None  # closed
+    with SequenceExtractor(cfg, threaded=False, keep_warm=True) as warm:
+        _run(warm, frames[:30])
+        runs.append(_run(warm, frames))
     for got in runs:
         np.testing.assert_array_equal(got.valid, want_valid)
         np.testing.assert_array_equal(got.angle, want_angle)  # NaN where invalid, both
     assert not runs[0].frame_valid[40:45].any() and runs[0].frame_valid[20:23].all()
 
 
-def test_a_spare_graph_that_fails_to_start_leaves_the_next_sequence_a_fresh_one(
-    frames: list[np.ndarray], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("outcome", ["face on the blank", "error"])
+def test_a_graph_whose_reset_fails_is_not_kept(
+    frames: list[np.ndarray], monkeypatch: pytest.MonkeyPatch, outcome: str
 ) -> None:
-    import meflow.features.sequence as sequence
+    def reset(self: LandmarkTracker) -> bool:
+        if outcome == "error":
+            raise RuntimeError("no reset today")
+        return False
 
-    def broken(cfg: object) -> object:
-        raise RuntimeError("no graph today")
-
-    monkeypatch.setattr(sequence, "warmed_tracker", broken)
+    monkeypatch.setattr(LandmarkTracker, "reset", reset)
     with SequenceExtractor(ExtractConfig(), keep_warm=True) as ex:
         first = _run(ex, frames[:12])
-        again = _run(ex, frames[:12])  # the spare is None: a graph of its own
+        assert ex._tracker is None  # the next sequence starts a new graph
+        again = _run(ex, frames[:12])
     np.testing.assert_array_equal(first.angle, again.angle)
     assert first.valid[:4].all()
+
+
+def test_the_last_pairs_on_two_threads_equal_the_definition(
+    frames: list[np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A slow flow keeps the consumer far behind the landmarks, so that the last pairs (with
+    # gaps to fill among them) are computed once every frame is in, half of them by a second
+    # thread with a flow backend of its own.
+    import threading
+    import time
+
+    from meflow.flow import dis
+
+    # frames 20-22 are blank, a filled 3-frame gap; the last one too, which is not filled
+    clip = [*frames[:24], frames[71]]
+    cfg = ExtractConfig()
+    want_angle, want_valid = _two_pass(clip, cfg)
+    callers: dict[int, set[str]] = {}
+    real = dis.DISFlow.__call__
+
+    def slow(self: dis.DISFlow, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        callers.setdefault(id(self), set()).add(threading.current_thread().name)
+        time.sleep(0.03)
+        return real(self, a, b)
+
+    monkeypatch.setattr(dis.DISFlow, "__call__", slow)
+    ex = SequenceExtractor(cfg, threaded=True)
+    got = _run(ex, clip)
+    np.testing.assert_array_equal(got.valid, want_valid)
+    np.testing.assert_array_equal(got.angle, want_angle)
+    assert want_valid[:23].all() and not want_valid[23]
+    # two backends: the main one, and the second one used only by the helper thread
+    assert ex._flow2 is not None and callers[id(ex._flow2)] == {"meflow-pairs"}
+    assert "meflow-pairs" not in callers[id(ex.flow)]
+
+
+def test_a_failure_in_the_last_pairs_helper_reaches_the_caller(
+    frames: list[np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    import time
+
+    from meflow.flow import dis
+
+    real = dis.DISFlow.__call__
+
+    def flaky(self: dis.DISFlow, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if threading.current_thread().name == "meflow-pairs":
+            raise RuntimeError("helper broke")
+        time.sleep(0.03)
+        return real(self, a, b)
+
+    monkeypatch.setattr(dis.DISFlow, "__call__", flaky)
+    with pytest.raises(RuntimeError, match="helper broke"):
+        _run(SequenceExtractor(ExtractConfig(), threaded=True), frames[:16])

@@ -29,7 +29,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from meflow.config import ExtractConfig, FaceConfig
+from meflow.config import ExtractConfig
 from meflow.errors import NoFaceError
 
 N_REGIONS = 42
@@ -117,52 +117,16 @@ def _in_thread(
         raise failure[0]
 
 
-def warmed_tracker(cfg: FaceConfig) -> Any:
-    """A new LandmarkTracker that has run once on a blank image (its lazy start-up done)."""
-    from meflow.face.landmarks import LandmarkTracker
-
-    tracker = LandmarkTracker(cfg)
-    tracker(np.full((256, 256, 3), 128, np.uint8))  # no face: nothing is tracked from it
-    return tracker
-
-
-class _Spare:
-    """A warmed_tracker being made in a thread of its own; ``take`` waits for it."""
-
-    def __init__(self, cfg: FaceConfig) -> None:
-        self._tracker: Any = None
-        self._thread = threading.Thread(target=self._make, args=(cfg,), name="meflow-spare")
-        self._thread.start()
-
-    def _make(self, cfg: FaceConfig) -> None:
-        from meflow.face.landmarks import quiet_native_stderr
-
-        # On failure the next sequence starts a graph of its own, which raises the same error
-        # where the caller sees it.
-        with contextlib.suppress(Exception), quiet_native_stderr():
-            self._tracker = warmed_tracker(cfg)
-
-    def wait(self) -> None:
-        self._thread.join()
-
-    def take(self) -> Any:
-        """The warmed tracker, or None if making it failed."""
-        self.wait()
-        tracker, self._tracker = self._tracker, None
-        return tracker
-
-
 class SequenceExtractor:
     """Computes SequenceFeatures with one flow backend, reused across sequences.
 
     ``threaded`` runs decoding and landmarks in a thread of their own (about 1.8x for
     one stream on 2 cores); dataset extraction with several worker processes turns it off.
-    ``keep_warm`` (for an extractor that runs many sequences, threaded): once the last frame's
-    landmarks are found, a thread of its own starts a fresh MediaPipe graph for the next
-    sequence and runs it once on a blank image (30-50 ms that the first frame would otherwise
-    cost), while the caller finishes the last pairs and goes on with the results (the
-    sequence's end does not wait for it). A graph that has seen only a blank image gives
-    exactly the landmarks of a new one (tested). ``close`` releases it.
+    ``keep_warm`` (for an extractor that runs many sequences): the MediaPipe graph is kept
+    from one sequence to the next instead of a new one started for each (40-50 ms of start-up
+    and first-image work). After a sequence's last frame the graph is reset by one blank image
+    (:meth:`LandmarkTracker.reset`, about 5 ms), after which it gives exactly the landmarks of
+    a new graph (tested). ``close`` releases it.
     """
 
     def __init__(
@@ -176,7 +140,8 @@ class SequenceExtractor:
         self._average = AVERAGES[self.cfg.features.angle_average]  # checked by FeatureConfig
         self.threaded = threaded
         self.keep_warm = keep_warm
-        self._spare: _Spare | None = None  # a fresh, warmed-up tracker for the next sequence
+        self._tracker: Any = None  # keep_warm: the reset graph for the next sequence
+        self._flow2: Any = None  # a second flow backend, for the last pairs (see run)
         if threaded:
             import cv2
 
@@ -188,20 +153,24 @@ class SequenceExtractor:
         frames: Iterable[np.ndarray | None],
         timings: dict[str, float],
         backlog: Callable[[], int] | None = None,
+        ended: list[int] | None = None,
     ) -> Iterator[tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]]:
         """(landmarks or None, the frame or None, its preprocessed image or None) of every
         decoded frame. The producer preprocesses a frame itself only while ``backlog()`` says
         that the consumer is 2 or more items behind (else the consumer does it): the two
-        threads stay balanced whichever side is slower on a machine, with the same result."""
+        threads stay balanced whichever side is slower on a machine, with the same result.
+        After the last frame the number of frames goes into ``ended``."""
         from meflow.face.landmarks import LandmarkTracker, quiet_native_stderr
         from meflow.preprocess import preprocess
 
-        # A fresh tracker per sequence: results do not depend on what was processed before.
+        # A new or reset tracker per sequence: results do not depend on what came before.
         # MediaPipe's native threads log start-up chatter at unpredictable moments of the pass.
         with quiet_native_stderr():
-            spare, self._spare = self._spare, None
-            ready = spare.take() if spare is not None else None
-            with ready or LandmarkTracker(self.cfg.face) as tracker:
+            tracker, self._tracker = self._tracker, None
+            tracker = tracker or LandmarkTracker(self.cfg.face)
+            keep = False
+            count = 0
+            try:
                 for frame in frames:
                     t0 = time.perf_counter()
                     pts = tracker(frame) if frame is not None else None
@@ -212,22 +181,23 @@ class SequenceExtractor:
                         gray = preprocess(frame, self.cfg.preprocess)
                         timings["preprocess_producer"] += time.perf_counter() - t1
                     yield pts, frame, gray
-            if self.keep_warm and self.threaded:
-                self._spare = _Spare(self.cfg.face)
-
-    def settle(self) -> None:
-        """Waits until the spare graph (``keep_warm``) is made. MediaPipe writes start-up
-        chatter to file descriptor 2, which is silenced meanwhile: call this before writing
-        anything of your own to stderr."""
-        if self._spare is not None:
-            self._spare.wait()
+                    count += 1
+                if ended is not None:
+                    ended.append(count)
+                if self.keep_warm:  # while the consumer computes the last pairs
+                    with contextlib.suppress(Exception):  # else the next one gets a new graph
+                        keep = tracker.reset()
+            finally:
+                if keep:
+                    self._tracker = tracker
+                else:
+                    tracker.close()
 
     def close(self) -> None:
-        """Releases the spare MediaPipe graph (``keep_warm``), if any."""
-        spare, self._spare = self._spare, None
-        ready = spare.take() if spare is not None else None
-        if ready is not None:
-            ready.close()
+        """Releases the MediaPipe graph kept for the next sequence (``keep_warm``), if any."""
+        tracker, self._tracker = self._tracker, None
+        if tracker is not None:
+            tracker.close()
 
     def __enter__(self) -> SequenceExtractor:
         return self
@@ -248,12 +218,12 @@ class SequenceExtractor:
         raw: list[np.ndarray] = []
         found: list[bool] = []
         grays: dict[int, np.ndarray | None] = {}
-        angle_rows: list[np.ndarray] = []
-        mag_rows: list[np.ndarray] = []
-        valid_rows: list[bool] = []
+        rows: list[tuple[np.ndarray, np.ndarray, bool]] = []  # (magnitude, angle, valid)
         nan_row = np.full(N_REGIONS, np.nan, dtype=np.float32)
 
-        def pair_at(u: int) -> None:
+        def features_of(
+            u: int, flow: Callable[..., np.ndarray], tm: dict[str, float]
+        ) -> tuple[np.ndarray, np.ndarray, bool]:
             # pair (u-1, u): both detected -> their own landmarks (fill_gaps keeps detected
             # frames as they are); otherwise raw[u-1-lag .. u+lag] holds every detection the
             # gap filling can use
@@ -267,16 +237,44 @@ class SequenceExtractor:
             g0, g1 = grays.get(u - 1), grays.get(u)
             if ok and g0 is not None and g1 is not None:
                 mag, ang = cast(
-                    tuple[np.ndarray, np.ndarray], self._pair(g0, g1, pa, pb, timings, False)
+                    tuple[np.ndarray, np.ndarray], self._pair(g0, g1, pa, pb, tm, False, flow)
                 )
-                mag_rows.append(mag)
-                angle_rows.append(ang)
-                valid_rows.append(True)
-            else:
-                mag_rows.append(nan_row)
-                angle_rows.append(nan_row)
-                valid_rows.append(False)
+                return mag, ang, True
+            return nan_row, nan_row, False
+
+        def pair_at(u: int) -> None:
+            rows.append(features_of(u, self.flow, timings))
             grays.pop(u - 1, None)
+
+        def last_pairs(lo: int, hi: int) -> None:
+            # pairs lo..hi-1 once every frame is in: the landmark thread is done, so a second
+            # thread takes the upper half (DIS objects are not thread-safe: its own backend)
+            mid = (lo + hi + 1) // 2
+            upper: list[tuple[np.ndarray, np.ndarray, bool]] = []
+            failure: list[BaseException] = []
+            if self._flow2 is None:
+                from meflow.flow import get_flow
+
+                self._flow2 = get_flow(cfg.flow.backend)
+            flow2, tm2 = self._flow2, dict.fromkeys(STAGES, 0.0)
+
+            def helper() -> None:
+                try:
+                    upper.extend(features_of(u, flow2, tm2) for u in range(mid, hi))
+                except BaseException as exc:  # re-raised in the caller's thread
+                    failure.append(exc)
+
+            worker = threading.Thread(target=helper, name="meflow-pairs", daemon=True)
+            worker.start()
+            try:
+                rows.extend(features_of(u, self.flow, timings) for u in range(lo, mid))
+            finally:
+                worker.join()
+            if failure:
+                raise failure[0]
+            rows.extend(upper)
+            for k, v in tm2.items():
+                timings[k] += v
 
         # Two threads, not three: a decoding thread of its own measured 7-10% slower on 2
         # cores (more switching for the same work), so decoding runs with the landmarks;
@@ -284,38 +282,54 @@ class SequenceExtractor:
         timings["preprocess_producer"] = 0.0  # the producer's share, added in at the end
         q: queue.Queue[object] = queue.Queue(maxsize=lag + 4)
         backlog = q.qsize if self.threaded else None
-        items: Iterator[object] = self._produce(_timed(frames(), timings), timings, backlog)
+        ended: list[int] = []  # the producer puts the number of frames here after the last
+        items: Iterator[object] = self._produce(_timed(frames(), timings), timings, backlog, ended)
         if self.threaded:
             items = _in_thread(items, lag + 4, q)
         next_u = 1
-        for item in items:
-            pts, frame, gray = cast(tuple[np.ndarray | None, ...], item)
-            raw.append(missing if pts is None else np.asarray(pts, dtype=np.float32))
-            found.append(pts is not None)
-            if gray is None and frame is not None:
-                t0 = time.perf_counter()
-                gray = preprocess(frame, cfg.preprocess)
-                timings["preprocess"] += time.perf_counter() - t0
-            grays[len(raw) - 1] = gray
-            while next_u < len(raw) and (
-                (found[next_u - 1] and found[next_u]) or next_u + lag < len(raw)
-            ):
+        try:
+            for item in items:
+                pts, frame, gray = cast(tuple[np.ndarray | None, ...], item)
+                raw.append(missing if pts is None else np.asarray(pts, dtype=np.float32))
+                found.append(pts is not None)
+                if gray is None and frame is not None:
+                    t0 = time.perf_counter()
+                    gray = preprocess(frame, cfg.preprocess)
+                    timings["preprocess"] += time.perf_counter() - t0
+                grays[len(raw) - 1] = gray
+                if self.threaded and ended:
+                    # the landmarks are done and the frames left wait in the queue: take them
+                    # all, then share their pairs between two threads (the graph's reset
+                    # comes after the last frame)
+                    if len(raw) < ended[0]:
+                        continue
+                    break
+                while next_u < len(raw) and (
+                    (found[next_u - 1] and found[next_u]) or next_u + lag < len(raw)
+                ):
+                    pair_at(next_u)
+                    next_u += 1
+            n = len(raw)
+            if n == 0 or not any(found):
+                raise NoFaceError(f"{name}: no face found in any of {n} frames")
+            if self.threaded and n - next_u >= 2:
+                last_pairs(next_u, n)
+                next_u = n
+            while next_u < n:
                 pair_at(next_u)
                 next_u += 1
-        n = len(raw)
-        if n == 0 or not any(found):
-            raise NoFaceError(f"{name}: no face found in any of {n} frames")
-        while next_u < n:
-            pair_at(next_u)
-            next_u += 1
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:  # waits for the landmark thread
+                close()
         _, frame_valid = fill_gaps(np.stack(raw), max_gap)
         pairs = max(n - 1, 0)
         if pairs:
-            angle, magnitude = np.stack(angle_rows), np.stack(mag_rows)
+            magnitude, angle = (np.stack([r[k] for r in rows]) for k in (0, 1))
         else:
             angle = np.zeros((0, N_REGIONS), np.float32)
             magnitude = np.zeros((0, N_REGIONS), np.float32)
-        valid = np.array(valid_rows, dtype=bool)
+        valid = np.array([r[2] for r in rows], dtype=bool)
         timings["preprocess"] += timings.pop("preprocess_producer")
         return SequenceFeatures(angle, magnitude, valid, frame_valid, timings)
 
@@ -339,6 +353,7 @@ class SequenceExtractor:
         points1: np.ndarray,
         timings: dict[str, float] | None,
         images: bool,
+        flow_backend: Callable[..., np.ndarray] | None = None,
     ) -> PairFeatures | tuple[np.ndarray, np.ndarray]:
         import cv2
 
@@ -361,7 +376,7 @@ class SequenceExtractor:
         # work. The head motion is still fitted on the whole crop's flow.
         x0, y0 = (max(0, math.floor(v) - 1) for v in p0.min(axis=0).tolist())
         x1, y1 = (min(size, math.ceil(v) + 2) for v in p0.max(axis=0).tolist())
-        raw = self.flow(g0, g1)
+        raw = (flow_backend or self.flow)(g0, g1)
         mode = cfg.flow.motion_compensation
         flow = compensate(raw, p0, p1, mode, None if images else (x0, y0, x1, y1))
         inner_flow = flow[y0:y1, x0:x1] if images else flow
