@@ -355,6 +355,29 @@ def test_folder_frames_are_timed_by_the_given_rate(tmp_path: Path) -> None:
     assert [t for _, t, _ in timed_frames(open_frames(folder, 10.0), 10.0)] == [0.0, 0.1, 0.2]
 
 
+def test_a_video_read_on_the_capture_opened_for_its_header_gives_every_frame(
+    shared_data: Path,
+) -> None:
+    # the first reading takes the capture FrameSource opened for the header (one open less),
+    # later readings open their own: all give the same frames, from the first one
+    from meflow.io import open_frames
+
+    source = open_frames(shared_file(shared_data, "videos/single_face.mp4"))
+    assert source._cap is not None
+    first = list(timed_frames(source))
+    assert source._cap is None
+    second = list(timed_frames(source))
+    again = list(source)
+    assert len(first) == len(second) == len(again) == 72
+    for (i, t, a), (j, u, b), (k, c) in zip(first, second, again, strict=True):
+        assert i == j == k and t == u
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
+    unread = open_frames(shared_file(shared_data, "videos/single_face.mp4"))
+    unread.close()  # never read: the header's capture is released
+    assert unread._cap is None and len(list(unread)) == 72
+
+
 @pytest.mark.parametrize(
     ("raw", "want"),
     [
@@ -371,7 +394,7 @@ def test_video_timestamps_start_at_zero_on_the_grid_of_frames_1_and_2(
 ) -> None:
     import meflow.predict as predict
 
-    def fake(path: Path, rate: float) -> object:
+    def fake(path: Path, rate: float, cap: object = None) -> object:
         for i, t in enumerate(raw):
             yield i, t, None
 

@@ -196,17 +196,17 @@ def timed_frames(source: Any, fps: float | None = None) -> Iterator[Timed]:
         for i, frame in source:
             yield i, i / rate, frame
         return
-    yield from _video_timestamps(source.path, rate)
+    yield from _video_timestamps(source.path, rate, source.capture())
 
 
-def _video_timestamps(path: Path, rate: float) -> Iterator[Timed]:
+def _video_timestamps(path: Path, rate: float, cap: Any = None) -> Iterator[Timed]:
     """Frames with their timestamps, re-timed so the first frame is at 0 s.
 
     Some containers give the first frame a timestamp earlier than the regular spacing (an
     edit-list offset: -16.7 ms before a 33.3 ms grid); it is moved onto the grid that frames
     1 and 2 define, so the first interval is not longer than the rest.
     """
-    raw = _raw_timestamps(path, rate)
+    raw = _raw_timestamps(path, rate, cap)
     first = next(raw, None)
     if first is None:
         raise MeflowError(f"{path}: no frame could be decoded (unreadable or truncated file)")
@@ -221,12 +221,13 @@ def _video_timestamps(path: Path, rate: float) -> Iterator[Timed]:
         yield i, max(t - t0, 0.0), frame
 
 
-def _raw_timestamps(path: Path, rate: float) -> Iterator[Timed]:
+def _raw_timestamps(path: Path, rate: float, cap: Any = None) -> Iterator[Timed]:
+    """``cap``: an opened capture of ``path`` at its first frame (released here), or None."""
     import cv2
 
     from meflow.io.frames import video_capture
 
-    cap = video_capture(path)
+    cap = cap if cap is not None else video_capture(path)
     try:
         last = -math.inf
         i = 0
@@ -258,7 +259,10 @@ def resample(frames: Iterable[Timed], fps: float) -> Iterator[Timed]:
     start = 0.0
     for cur in frames:
         if prev is None:
-            prev, start = cur, cur[1]
+            # the first step is the first frame (any later one is further from it): it goes
+            # on at once, without waiting for the next frame to be decoded
+            prev, start, k = cur, cur[1], 1
+            yield cur
             continue
         while start + k * step <= cur[1] + eps:
             target = start + k * step

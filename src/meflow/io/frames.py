@@ -55,6 +55,7 @@ class FrameSource:
         if not self.path.exists():
             raise MeflowError(f"{self.path}: no such file or folder")
         self._files: list[Path] | None = None
+        self._cap: Any = None
         self.unreadable: list[Path] = []
         if self.path.is_dir():
             files = sorted(
@@ -78,12 +79,25 @@ class FrameSource:
             vfps = float(cap.get(cv2.CAP_PROP_FPS)) if ok else 0.0
             w = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)) if ok else 0
             h = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) if ok else 0
-            cap.release()
             if not ok or w <= 0 or h <= 0:
+                cap.release()
                 raise MeflowError(
                     f"{self.path}: cannot be read as a video (unreadable or truncated file)"
                 )
             self.info = VideoInfo(self.path, fps or (vfps if vfps > 0 else DEFAULT_FPS), n, w, h)
+            self._cap = cap  # still at the first frame: the first reading uses it (3 ms less)
+
+    def capture(self) -> Any:
+        """An opened ``cv2.VideoCapture`` of the video at its first frame (the caller releases
+        it): the one opened to read the header if still unused, else a new one."""
+        cap, self._cap = self._cap, None
+        return cap if cap is not None else video_capture(self.path)
+
+    def close(self) -> None:
+        """Releases the capture opened for the header if no reading took it."""
+        cap, self._cap = self._cap, None
+        if cap is not None:
+            cap.release()
 
     @staticmethod
     def read_image(path: Path) -> np.ndarray:
@@ -105,7 +119,7 @@ class FrameSource:
                     self.unreadable.append(f)
                     yield i, None
             return
-        cap = video_capture(self.path)
+        cap = self.capture()
         try:
             i = 0
             while True:
