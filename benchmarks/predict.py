@@ -9,8 +9,9 @@ model carrying the default extraction settings (speed does not depend on the wei
 - cold: the first call in a fresh process (model file load, MediaPipe start-up, first
   inference);
 - warm: the per-video cost in a multi-input ``meflow predict`` run (model loaded, one
-  extractor that prepares each next MediaPipe graph as it ends a video): the video
-  processed ``--runs`` times in a row, the median run reported with the range;
+  extractor whose MediaPipe graph is kept from one video to the next, reset by a blank
+  image): the video processed ``--runs`` times in a row, the median run reported with the
+  range;
 - long: the video played back and forth ``--repeat`` times (steady state, windows every 8
   frames), warm.
 
@@ -163,7 +164,7 @@ def main() -> None:
         loaded = load_model(model)
         extractor = SequenceExtractor(loaded.extract, keep_warm=True)
         runs = []
-        for _ in range(args.runs + 1):  # the first one starts the extractor's first graph
+        for _ in range(args.runs + 1):  # the first one starts the extractor's graph
             t0 = time.perf_counter()
             res = predict_video(args.video, loaded, tmp / "out", args.stride, extractor=extractor)
             runs.append((time.perf_counter() - t0, res))
