@@ -12,8 +12,10 @@ and pooling); preprocessing is done by whichever side is ahead, so that both cor
 computed as soon as the second frame arrives (gap filling never changes a detected frame); a
 pair touching a frame without a face waits until ``max_gap + 1`` frames of look-ahead have
 arrived, so that its landmarks are gap-filled exactly as ``face.landmarks.fill_gaps`` would
-on the whole sequence. At most ``max_gap + 3`` frames are held in memory. Threaded or not,
-the results are the same.
+on the whole sequence. Once the last frame's landmarks are found, the frames still queued
+are taken at once and the pairs left are shared between two threads (the landmark thread's
+core is free by then). At most ``max_gap + 3`` frames are held in memory during the pass, and
+the queue's ``max_gap + 4`` more at its end. Threaded or not, the results are the same.
 """
 
 from __future__ import annotations
