@@ -96,6 +96,22 @@ def test_single_face_rows_hold_six_probabilities_and_a_valid_flag(
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_the_summary_line_says_how_long_the_video_was_and_took(
+    shared_data: Path, model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    video = shared_file(shared_data, "videos/single_face.mp4")
+    args = ["predict", str(video), "--model", str(model_path), "--out", str(tmp_path)]
+    assert main([*args, "--no-figure"]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[0]
+    # 72 frames at 30 fps: 2.4 s, however long the machine took
+    assert re.search(
+        r": 2 windows, 2 valid, most often \w+; 2\.4 s of video in \d+\.\d s -> ", line
+    )
+    assert line.endswith("single_face.csv")
+
+
 def test_no_face_exits_non_zero_with_one_line(
     shared_data: Path, model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
