@@ -48,7 +48,11 @@ def _natural_key(p: Path) -> tuple[object, ...]:
 
 
 class FrameSource:
-    """Iterates (index, BGR uint8 frame) over a video file or an image folder."""
+    """Iterates (index, BGR uint8 frame) over a video file or an image folder.
+
+    A video's capture, opened to read its header, stays open for the first reading (``close``
+    releases it if none comes; dropping the source does too).
+    """
 
     def __init__(self, path: str | Path, fps: float | None = None) -> None:
         self.path = Path(path)
