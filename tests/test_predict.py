@@ -14,6 +14,7 @@ from conftest import shared_file
 from meflow.cli import main
 from meflow.config import ExtractConfig, TrainConfig, to_dict
 from meflow.errors import MeflowError
+from meflow.features import FEATURES_VERSION
 from meflow.predict import (
     check_settings,
     load_model,
@@ -46,6 +47,7 @@ def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "extract": to_dict(ExtractConfig()),
         "train": to_dict(TrainConfig(scale="n")),
         "fps": 30.0,
+        "features_version": FEATURES_VERSION,
     }
     save_checkpoint(path, build_model("n").eval(), meta)
     return path
@@ -90,7 +92,7 @@ def test_single_face_rows_hold_six_probabilities_and_a_valid_flag(
     doc = json.loads((out / "single_face.json").read_text())
     assert doc["classes"] == CLASSES and doc["model_fps"] == 30.0 and doc["notes"] == []
     assert doc["extract"]["flow"]["backend"] == "dis"
-    assert doc["features_version"] == 1  # the fixture model predates the field: version 1
+    assert doc["features_version"] == FEATURES_VERSION
     assert [w["valid"] for w in doc["windows"]] == [True, True]
     png = out / "single_face_timeline.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -81,7 +81,7 @@ class FlowConfig:
 
 @dataclass(frozen=True)
 class FeatureConfig:
-    """Region pooling, angle discretisation and the 64-frame window."""
+    """Region pooling, angle discretisation, the 64-frame window and its frame rate."""
 
     angle_average: str = "circular"  # 'arithmetic' (paper's literal formula), 'circular', 'vector'
     sectors: int = 8
@@ -89,6 +89,13 @@ class FeatureConfig:
     anchor: str = (
         "apex"  # where the window is centred: 'apex', 'onset' or 'middle' (of onset..offset)
     )
+    # frames per second every clip is brought to before the flow (nearest frame in time), so
+    # that a window spans the same time on every dataset: 64 pairs = 2.13 s at 30 fps (the
+    # paper's CAS(ME)^3); CASME II and SAMM record at 200
+    fps: float = 30.0
+    # px per frame pair in the face crop: a region whose mean flow vector is shorter has no
+    # direction in the pseudo-images (grey 0, as for no flow and no pixels); 0 keeps all
+    noise_floor: float = 0.0
 
     def __post_init__(self) -> None:
         _check_choice(
@@ -97,6 +104,8 @@ class FeatureConfig:
         _check_choice("features", "anchor", self.anchor, ("apex", "onset", "middle"))
         _check_range("features", "sectors", self.sectors, 2, 256)
         _check_range("features", "window", self.window, 2, 4096)
+        _check_range("features", "fps", self.fps, 1.0, 10000.0)
+        _check_range("features", "noise_floor", self.noise_floor, 0.0, 100.0)
 
 
 @dataclass(frozen=True)
@@ -124,9 +133,14 @@ class TrainConfig:
     patience: int = 8
     seed: int = 0
     device: str = "auto"  # 'auto', 'cpu', 'cuda'
+    # share of a sample's frame pairs that must be valid for it to be trained on or tested;
+    # the same share makes a window valid in meflow predict (a model is applied to what it
+    # was trained on)
+    min_valid: float = 0.9
 
     def __post_init__(self) -> None:
         _check_choice("train", "scale", self.scale, ("n", "s", "m"))
+        _check_range("train", "min_valid", self.min_valid, 0.0, 1.0)
         _check_choice("train", "angle", self.angle, ("discrete", "continuous"))
         _check_choice(
             "train", "imbalance", self.imbalance, ("weighted-loss", "balanced-sampler", "none")

@@ -186,7 +186,7 @@ def reproduce(
 
     say = log or print
     t0 = time.perf_counter()
-    feats = load_features(cache)
+    feats = load_features(cache, cfg.train.min_valid)
     table_path = demographics or (Path(cache) / "subjects.csv")
     attribute: dict[str, str | None] | None = None
     excluded: list[str] = []
@@ -266,7 +266,7 @@ def train_model(
     from meflow.training.checkpoint import save_checkpoint
     from meflow.training.loop import fit
 
-    feats = load_features(cache)
+    feats = load_features(cache, cfg.train.min_valid)
     if subset != "all":
         table_path = demographics or (Path(cache) / "subjects.csv")
         if not table_path.exists():

@@ -137,7 +137,8 @@ def load_model(path: str | Path) -> LoadedModel:
         raise MeflowError(
             f"{p}: the model was trained on features of version {version}; this meflow computes "
             f"version {FEATURES_VERSION}, which gives other pseudo-images for the same settings: "
-            "retrain it on a cache made by this meflow, or use a meflow of that version"
+            "re-extract its data with this meflow (meflow extract, a new --out) and retrain, "
+            "or use a meflow of that version"
         )
     classes = meta.get("classes")
     if not isinstance(classes, list) or len(classes) != getattr(model, "num_classes", len(classes)):
@@ -407,7 +408,8 @@ def predict_video(
     t0 = time.perf_counter()
     from meflow.features.windows import pseudo_images
 
-    discrete, continuous = pseudo_images(feats.angle, valid, cfg.features.sectors)
+    f = cfg.features
+    discrete, continuous = pseudo_images(feats.angle, valid, f.sectors, feats.vector, f.noise_floor)
     image = discrete if loaded.angle == "discrete" else continuous
     starts = window_starts(used - 1, window, stride)
     X = np.stack([image[:, s : s + window] for s in starts])

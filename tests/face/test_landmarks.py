@@ -97,33 +97,50 @@ def test_face_box_adds_margin_and_clips() -> None:
         face_box(np.full((3, 2), np.nan), (10, 10), 0.1)
 
 
-def test_crop_transform_maps_the_box_onto_the_square_crop() -> None:
+def test_crop_transform_keeps_the_aspect_ratio_and_centres_the_box() -> None:
     cv2 = pytest.importorskip("cv2")
-    box = (40, 20, 140, 70)  # 100 x 50 pixels
+    box = (40, 20, 140, 70)  # 100 x 50 pixels: the width spans the crop, the height is centred
     m = crop_transform(box, 200)
-    # outer pixel edges map onto the crop's outer edges (pixel centres at integers)
+    assert m[0, 0] == m[1, 1] == 2.0 and m[0, 1] == m[1, 0] == 0.0  # one scale, no shear
+    # outer pixel edges: x onto the crop's outer edges, y onto a centred band of 100 rows
     corners = to_crop(np.array([[39.5, 19.5], [139.5, 69.5]]), m)
-    np.testing.assert_allclose(corners, [[-0.5, -0.5], [199.5, 199.5]], atol=1e-5)
+    np.testing.assert_allclose(corners, [[-0.5, 49.5], [199.5, 149.5]], atol=1e-5)
+    tall = crop_transform((10, 0, 60, 100), 200)  # 50 x 100: the height spans it
+    np.testing.assert_allclose(
+        to_crop(np.array([[9.5, -0.5], [59.5, 99.5]]), tall), [[49.5, -0.5], [149.5, 199.5]]
+    )
+    # a direction is kept: a step of (3, -4) in the frame is (6, -8) in the crop
+    a, b = to_crop(np.array([[50.0, 40.0], [53.0, 36.0]]), m)
+    np.testing.assert_allclose(b - a, [6.0, -8.0], atol=1e-5)
     # a bright dot lands where to_crop says
     img = np.zeros((100, 200), dtype=np.float32)
     img[45, 90] = 1.0
     crop = cv2.warpAffine(img, m, (200, 200), flags=cv2.INTER_LINEAR)
     y, x = np.unravel_index(np.argmax(crop), crop.shape)
     u, v = to_crop(np.array([90.0, 45.0]), m)
-    assert abs(x - u) <= 1 and abs(y - v) <= 2
+    assert abs(x - u) <= 1 and abs(y - v) <= 1
 
 
 def test_crop_face_gives_landmarks_in_crop_pixels(single_face: Tracked) -> None:
     pts = single_face[0][0]
     frame = np.zeros((360, 640, 3), dtype=np.uint8)
     cfg = FaceConfig()
-    crop, cpts, _ = crop_face(frame, pts, cfg)
+    crop, cpts, box = crop_face(frame, pts, cfg)
     assert crop.shape == (cfg.crop_size, cfg.crop_size, 3)
     assert cpts.shape == (478, 2) and cpts.dtype == np.float32
     lo, hi = cpts.min(axis=0), cpts.max(axis=0)
-    # the landmarks fill the crop up to the margin: margin / (1 + 2 margin) of the side
+    # the landmarks' longer side fills the crop up to the margin (margin / (1 + 2 margin) of
+    # the side), the shorter one is centred: same scale on both axes
     edge = cfg.crop_size * cfg.crop_margin / (1 + 2 * cfg.crop_margin)
     assert (lo > edge - 3).all() and (hi < cfg.crop_size - edge + 3).all()
+    span = hi - lo
+    longer = int(np.argmax(span))
+    assert lo[longer] < edge + 3 and hi[longer] > cfg.crop_size - edge - 3
+    raw = pts.max(axis=0) - pts.min(axis=0)
+    np.testing.assert_allclose(span[0] / span[1], raw[0] / raw[1], rtol=0.02)
+    centre = (lo + hi) / 2
+    np.testing.assert_allclose(centre, cfg.crop_size / 2, atol=3)
+    assert box[2] > box[0] and box[3] > box[1]
 
 
 def test_fast_graph_path_gives_exactly_what_process_gives(shared_data: Path) -> None:

@@ -100,8 +100,12 @@ def test_dataset_extraction_writes_a_cache_and_a_rerun_skips_it(
     assert (
         arrays["pseudo_discrete"].shape == (42, 64) and arrays["pseudo_discrete"].dtype == np.uint8
     )
-    assert set(np.unique(arrays["pseudo_discrete"])) <= set(range(0, 256, 32))
-    assert ((arrays["pseudo_continuous"] & 0xE0) == arrays["pseudo_discrete"]).all()
+    from meflow.features.discretise import sector_levels
+
+    assert set(np.unique(arrays["pseudo_discrete"])) <= {0, *sector_levels().tolist()}
+    disc, cont = arrays["pseudo_discrete"], arrays["pseudo_continuous"]
+    assert ((disc == 0) == (cont == 0)).all()
+    assert (disc <= cont).all() and (cont <= disc.astype(int) + 32).all()
     assert arrays["frames"].shape == (65,)
     assert meta["apex"] - meta["window_start"] == 32  # centred on the apex
     assert (cache / "subjects.csv").exists()
@@ -212,3 +216,38 @@ def test_killed_extraction_resumes_to_an_identical_cache(small_synth: Path, tmp_
     assert interrupted >= 1
     subprocess.run([*cmd, "--out", str(killed)], check=True, capture_output=True)
     assert _cache_bytes(killed) == _cache_bytes(tmp_path / "full")
+
+
+def test_no_data_never_reads_as_a_direction(small_synth: Path, tmp_path: Path) -> None:
+    """A clip whose face is lost for 8 frames: its invalid pairs and its regions without
+    pixels have grey 0 in both pseudo-images, a level no direction takes."""
+    import shutil
+
+    import cv2
+
+    from meflow.features.discretise import NO_DIRECTION
+
+    root = tmp_path / "data"
+    shutil.copytree(small_synth, root)
+    clip = sorted(p for p in root.glob("spNO.*/*/color") if p.is_dir())[0]
+    for n in range(30, 38):  # longer than face.max_gap (3): not interpolated
+        frame = cv2.imread(str(clip / f"{n}.jpg"))
+        cv2.imwrite(str(clip / f"{n}.jpg"), np.full_like(frame, 90))
+    cache = tmp_path / "cache"
+    args = ["extract", "--dataset", "casme3", "--root", str(root), "--out", str(cache)]
+    assert main([*args, "--quiet", "--workers", "1"]) == 0
+    sid = f"casme3_{clip.parents[1].name}_{clip.parent.name}"
+    [npz] = [f for f in (cache / "samples").glob("*.npz") if f.name.startswith(sid)]
+    arrays, meta = load_npz(npz)
+    valid, angle = arrays["valid"], arrays["angle"]
+    lost = np.flatnonzero(~valid)
+    frames = arrays["frames"]
+    assert len(lost) >= 8 and set(frames[lost].tolist()) >= set(range(30, 37))
+    no_data = ~valid[None, :] | np.isnan(angle).T  # (regions, pairs)
+    for kind in ("pseudo_discrete", "pseudo_continuous"):
+        img = arrays[kind]
+        assert (img[no_data] == NO_DIRECTION).all()
+        assert (img[~no_data] != NO_DIRECTION).all()  # every direction has a grey of its own
+    # the per-pair series say the same: NaN where there is no flow
+    assert np.isnan(arrays["vector"][lost]).all() and np.isnan(arrays["main"][lost]).all()
+    assert np.isfinite(arrays["vector"][valid]).any()

@@ -17,32 +17,64 @@ def small_config() -> ExtractConfig:
     return from_dict(ExtractConfig, SMALL)
 
 
+def fake_sample(k: int, rng: np.random.Generator, pairs: int = 64) -> dict[str, np.ndarray]:
+    """The arrays of one cache sample of class ``k``: regions 7k..7k+6 move at the direction
+    of sector k (0.5 px a pair) during pairs 16..47, every region jitters (0.05 px) and 20 %
+    of the region-pairs point anywhere."""
+    from meflow.features.pooling import wrap_angle
+    from meflow.features.windows import pseudo_images
+
+    vec = rng.normal(0.0, 0.05, (pairs, 42, 2)).astype(np.float32)
+    theta = (k + 0.5) * np.pi / 4
+    vec[16:48, 7 * k : 7 * k + 7] += 0.5 * np.array([np.cos(theta), -np.sin(theta)], np.float32)
+    wild = rng.random((pairs, 42)) < 0.2
+    vec[wild] = rng.normal(0.0, 0.5, (int(wild.sum()), 2))
+    angle = wrap_angle(np.arctan2(-vec[..., 1], vec[..., 0]))
+    magnitude = np.hypot(vec[..., 0], vec[..., 1]).astype(np.float32)
+    valid = np.ones(pairs, bool)
+    disc, cont = pseudo_images(angle, valid)
+    return {
+        "angle": angle,
+        "magnitude": magnitude,
+        "vector": vec,
+        "main": vec.copy(),
+        "valid": valid,
+        "frame_valid": np.ones(pairs + 1, bool),
+        "pseudo_discrete": disc,
+        "pseudo_continuous": cont,
+    }
+
+
 def write_fake_cache(cache: Path, subjects: int = 4, per_class: int = 2, seed: int = 0) -> Path:
-    """A feature cache of separable pseudo-images, in the format meflow extract writes."""
+    """A feature cache of separable samples, in the format meflow extract writes."""
     from meflow.datasets.base import EMOTIONS
+    from meflow.features import FEATURES_VERSION
     from meflow.features.cache import atomic_write_text, save_npz
     from meflow.features.extract import CACHE_FORMAT
 
     rng = np.random.default_rng(seed)
     cache.mkdir(parents=True, exist_ok=True)
-    manifest = {"format": CACHE_FORMAT, "dataset": "fake", "extract": to_dict(ExtractConfig())}
+    manifest = {
+        "format": CACHE_FORMAT,
+        "dataset": "fake",
+        "extract": to_dict(ExtractConfig()),
+        "features_version": FEATURES_VERSION,
+    }
     atomic_write_text(cache / "cache.json", json.dumps(manifest, sort_keys=True))
     for s in range(subjects):
         for k, emotion in enumerate(EMOTIONS):
             for i in range(per_class):
-                img = np.zeros((42, 64), np.uint8)
-                img[7 * k : 7 * k + 7, 16:48] = 32 * (k + 1)
-                noise = rng.random((42, 64)) < 0.2
-                img[noise] = rng.integers(0, 8, int(noise.sum())) * 32
                 sid = f"fake_s{s}_{emotion}_{i}"
                 save_npz(
                     cache / "samples" / f"{sid}.npz",
+                    fake_sample(k, rng),
                     {
-                        "valid": np.ones(64, bool),
-                        "pseudo_discrete": img,
-                        "pseudo_continuous": img,
+                        "sample_id": sid,
+                        "subject": f"s{s}",
+                        "clip": f"c{k}{i}",
+                        "emotion": emotion,
+                        "label": k,
                     },
-                    {"sample_id": sid, "subject": f"s{s}", "emotion": emotion, "label": k},
                 )
     return cache
 

@@ -16,7 +16,9 @@ class Sample:
 
     Frame ``n`` of the recording is the file ``frames_dir / frame_pattern.format(n=n)``.
     ``first_frame``/``last_frame`` bound the frames that exist for this clip (the whole
-    recording for CAS(ME)^3, onset..offset for CASME II); None where unknown.
+    recording for CAS(ME)^3, onset..offset for CASME II); None where unknown. ``fps`` is the
+    dataset's native frame rate (CAS(ME)^3 30, CASME II and SAMM 200); extraction brings
+    every clip to ``features.fps`` before the flow.
     """
 
     dataset: str
@@ -34,6 +36,7 @@ class Sample:
         default_factory=frozenset
     )  # the dataset's damaged-frame list
     row: int | None = None  # row in the label file (1-based, as a spreadsheet shows it)
+    fps: float | None = None  # the recording's native frame rate; None: unknown
 
     @property
     def sample_id(self) -> str:

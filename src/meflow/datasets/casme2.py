@@ -27,6 +27,7 @@ def subject_name(value: object) -> str:
     return f"sub{int(digits):02d}" if digits.isdigit() else text
 
 
+FPS = 200.0  # the high-speed camera's rate
 SPEC = LabelSpec(
     dataset="casme2",
     columns={
@@ -63,6 +64,7 @@ def load(labels: Path, root: Path | None = None, six_classes: bool = True) -> Lo
             "img{n}.jpg",
             first_frame=r.onset,
             last_frame=r.offset,
+            fps=FPS,
         )
 
     return build_result(

@@ -57,6 +57,7 @@ from meflow.datasets.labels import (
 from meflow.errors import LabelFileError
 
 DAMAGED_LIST = "error_info_damaged_image_parta.txt"
+FPS = 30.0  # CAS(ME)^3's colour recordings (parts A and C)
 COMPANION_SHEET = "AU+Emotion"
 
 
@@ -255,6 +256,7 @@ def load_part_a(labels: Path, root: Path | None = None, six_classes: bool = True
             base / r.subject / r.clip / "color",
             "{n}.jpg",
             bad_frames=damaged.get((r.subject, r.clip), frozenset()),
+            fps=FPS,
         )
 
     return build_result(
@@ -275,7 +277,7 @@ def load_part_c(labels: Path, root: Path | None = None, six_classes: bool = True
     base = root if root is not None else Path(".")
 
     def make(r: LabelRow) -> Sample:
-        return r.sample("casme3c", base / r.subject.removeprefix("C") / "color", "{n}.jpg")
+        return r.sample("casme3c", base / r.subject.removeprefix("C") / "color", "{n}.jpg", fps=FPS)
 
     return build_result(
         rows,

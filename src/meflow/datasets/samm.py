@@ -27,6 +27,7 @@ def subject_name(value: object) -> str:
     return f"{int(text):03d}" if text.isdigit() else text
 
 
+FPS = 200.0  # the high-speed camera's rate
 SPEC = LabelSpec(
     dataset="samm",
     columns={
@@ -59,6 +60,7 @@ def load(labels: Path, root: Path | None = None, six_classes: bool = True) -> Lo
             r.subject.replace("{", "{{").replace("}", "}}") + "_{n:05d}.jpg",
             first_frame=r.onset,
             last_frame=r.offset,
+            fps=FPS,
         )
 
     return build_result(

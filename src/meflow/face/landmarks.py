@@ -314,17 +314,24 @@ def face_box(
 
 
 def crop_transform(box: tuple[int, int, int, int], size: int) -> np.ndarray:
-    """Gives the 2x3 float64 affine that maps image pixels of ``box`` onto a size x size crop.
+    """Gives the 2x3 float64 affine that maps image pixels of ``box`` into a size x size crop.
 
-    Use with ``cv2.warpAffine(image, M, (size, size))``; the box is stretched to the square
-    (its aspect ratio is not kept), pixel centres map to pixel centres.
+    Use with ``cv2.warpAffine(image, M, (size, size))``. One scale for x and y (the face's
+    aspect ratio is kept, so a flow direction in the crop is the direction in the frame): the
+    box's longer side spans the crop, the shorter one is centred in it. Pixel centres map to
+    pixel centres: ``u + 0.5 = s * (x - x0 + 0.5) + (size - s * width) / 2``.
+
+    A box stretched to the square (x and y scaled apart) bent every flow angle toward the
+    box's longer axis, by a different amount for each face: up to 6 degrees on real faces
+    whose box is 0.78-0.94 as wide as it is tall (docs/method.md).
     """
     x0, y0, x1, y1 = box
-    sx = size / float(x1 - x0)
-    sy = size / float(y1 - y0)
-    # pixel-centre convention: u + 0.5 = sx * (x - x0 + 0.5)
+    w, h = float(x1 - x0), float(y1 - y0)
+    s = size / max(w, h)
+    ox, oy = (size - s * w) / 2.0, (size - s * h) / 2.0
     return np.array(
-        [[sx, 0.0, sx * (0.5 - x0) - 0.5], [0.0, sy, sy * (0.5 - y0) - 0.5]], dtype=np.float64
+        [[s, 0.0, s * (0.5 - x0) + ox - 0.5], [0.0, s, s * (0.5 - y0) + oy - 0.5]],
+        dtype=np.float64,
     )
 
 
@@ -339,7 +346,8 @@ def to_crop(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
 def crop_face(
     image: np.ndarray, points: np.ndarray, cfg: FaceConfig | None = None
 ) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]]:
-    """Gives (crop, landmarks in crop pixels, box): the face resized to cfg.crop_size square."""
+    """Gives (crop, landmarks in crop pixels, box): the face scaled into a cfg.crop_size square
+    (its aspect ratio kept, see :func:`crop_transform`)."""
     import cv2
 
     cfg = cfg or FaceConfig()

@@ -7,8 +7,10 @@ from meflow.features.pooling import AVERAGES, flow_angle, pool_regions, wrap_ang
 # for the same settings (a flow backend's parameters, the crop's interpolation, pooling, ...).
 # Settings say what was asked; this says which code answered. Caches (cache.json) and model
 # files record it; a cache is extended and a model applied only by a meflow of the same
-# version. Files written before it was recorded are version 1.
-FEATURES_VERSION = 1
+# version. Files written before it was recorded are version 1. Version 2: the face crop keeps
+# the aspect ratio, grey 0 means no direction (1..255 directions), regions' mean vectors and
+# main-direction (MDMO) vectors are stored, clips are brought to features.fps.
+FEATURES_VERSION = 2
 
 __all__ = [
     "AVERAGES",

@@ -1,17 +1,19 @@
-"""The paper's 8-sector angle discretisation and the angle -> 0..255 grey-level mapping.
+"""The paper's 8-sector angle discretisation and the angle -> 1..255 grey-level map.
 
-One linear map serves both pseudo-image variants: grey = floor(256 * theta / 2pi). The
-continuous image uses it on theta; the discrete image uses it on
-theta' = (2pi/8) floor(8 theta / 2pi), which gives 32 * sector (0, 32, ..., 224). So a discrete
-pixel is the continuous pixel with its low 5 bits cleared (``grey & 0xE0``), and both images
-share the same grey scale: a model or a figure reads the same value as the same direction.
+One linear map serves both pseudo-image variants: grey = 1 + floor(255 * theta / 2pi), in
+1..255. The continuous image uses it on theta; the discrete image uses it on
+theta' = (2pi/8) floor(8 theta / 2pi) (the paper's formula, then "scaled to 0..255"), which
+gives the sector levels 1, 32, 64, ..., 224: a discrete pixel is the lowest continuous grey of
+its sector, and both images share one grey scale (a model or a figure reads the same value as
+the same direction). Grey 0 (``NO_DIRECTION``) is taken by no direction: it marks a pair
+without flow (frames unreadable, face lost), a region without pixels, and a region whose
+motion is below the noise floor (``features.noise_floor``). Before this code (features
+version 1), "no data" was written as 0, which was also sector 0, motion to the right.
 
 All three functions wrap angles into [0, 2pi) first and work in turns x = theta / 2pi with
 a tolerance of 1e-6 turn (2e-4 degrees) added before the floor: float32 sector angles such
 as float32(3pi/4), which lie a hair below k/8 turn, then still fall in sector k, so
-``discretise`` is idempotent and the discrete grey levels are exactly 32k. Because the same
-x is floored at both scales (8x and 256x differ by an exact power of two), the
-low-bits identity above holds for every input, including the 2pi edge (sector 0, grey 0).
+``discretise`` is idempotent and the discrete grey levels are exact.
 """
 
 from __future__ import annotations
@@ -55,13 +57,24 @@ def discretise(theta: ArrayLike, sectors: int = 8) -> np.ndarray:
     return np.asarray(np.where(s < 0, np.nan, s * (TWO_PI / sectors)), dtype=dtype)
 
 
+NO_DIRECTION = 0  # the grey level no direction takes: no flow, no pixels, or below the floor
+
+
 def angle_to_uint8(theta: ArrayLike) -> np.ndarray:
-    """Gives the grey level floor(256 * theta / 2pi) in 0..255 as uint8 (NaN -> 0).
+    """Gives the grey level 1 + floor(255 * theta / 2pi) in 1..255 as uint8 (NaN -> 0).
 
     theta in radians, wrapped into [0, 2pi) (an angle a hair below 2pi is direction 0 and
-    gives 0, the same as ``sector_of``). ``angle_to_uint8(discretise(t)) == 32 * sector``.
+    gives 1, the same as ``sector_of``). ``angle_to_uint8(discretise(t))`` is
+    ``1 + floor(255 * sector / 8)``: 1, 32, 64, ..., 224. NaN (no direction) gives
+    ``NO_DIRECTION``.
     """
     x = _turns(theta)
     nan = np.isnan(x)
-    g = np.floor(np.where(nan, 0.0, x) * 256.0).astype(np.int64) % 256
-    return np.asarray(np.where(nan, 0, g), dtype=np.uint8)
+    g = 1 + np.floor(np.where(nan, 0.0, x) * 255.0).astype(np.int64) % 255
+    return np.asarray(np.where(nan, NO_DIRECTION, g), dtype=np.uint8)
+
+
+def sector_levels(sectors: int = 8) -> np.ndarray:
+    """The grey levels of the discrete image's sectors, uint8 (sectors,): 1, 32, ... for 8."""
+    _check_sectors(sectors)
+    return angle_to_uint8(discretise(np.arange(sectors) * (TWO_PI / sectors), sectors))

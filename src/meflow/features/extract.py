@@ -91,13 +91,13 @@ def _frame_numbers(folder: Path) -> list[int]:
 
 
 def _read_window(
-    sample: Sample, start: int, length: int
+    sample: Sample, numbers: Sequence[int]
 ) -> tuple[list[np.ndarray | None], list[int]]:
     from meflow.io import read_image
 
     frames: list[np.ndarray | None] = []
     missing = []
-    for n in range(start, start + length):
+    for n in numbers:
         img = None if n in sample.bad_frames else read_image(sample.frame_path(n))
         if img is None:
             missing.append(n)
@@ -139,7 +139,7 @@ def _init_worker(cfg_dict: dict[str, Any], threaded: bool = True) -> None:
 
 def extract_sample(sample: Sample, out_dir: Path) -> SampleResult:
     """Extracts one sample into ``out_dir/samples``; never raises for a bad sample."""
-    from meflow.features.windows import pseudo_images, sample_window
+    from meflow.features.windows import pseudo_images, window_frames
 
     assert _EXTRACTOR is not None, "call _init_worker first"
     cfg: ExtractConfig = _EXTRACTOR.cfg
@@ -152,23 +152,28 @@ def extract_sample(sample: Sample, out_dir: Path) -> SampleResult:
         if not numbers:
             raise MeflowError(f"frames folder {sample.frames_dir} holds no frame images")
         _check_anchor(sample, numbers[0], numbers[-1], cfg.features.anchor)
-        start = sample_window(sample, numbers[0], numbers[-1], cfg.features)
-        window = cfg.features.window
+        taken = window_frames(sample, numbers[0], numbers[-1], cfg.features)
+        start = int(taken[0])
         t0 = time.perf_counter()
-        frames, missing = _read_window(sample, start, window + 1)
+        frames, missing = _read_window(sample, taken.tolist())
         decode = time.perf_counter() - t0
         if len(missing) == len(frames):
             raise MeflowError(
-                f"none of the frames {start}..{start + window} in {sample.frames_dir} could be "
+                f"none of the frames {start}..{int(taken[-1])} in {sample.frames_dir} could be "
                 "read (missing, empty, corrupt or on the damaged-frame list)"
             )
         feats = _EXTRACTOR.run(lambda: frames, name=sid)
         feats.timings["decode"] += decode
+        # a clip slower than features.fps repeats a frame: such a pair carries no motion
+        feats.valid &= taken[1:] != taken[:-1]
         if not feats.valid.any():
             raise MeflowError(
                 "no valid frame pair in the window (face not found or frames unreadable)"
             )
-        discrete, continuous = pseudo_images(feats.angle, feats.valid, cfg.features.sectors)
+        f = cfg.features
+        discrete, continuous = pseudo_images(
+            feats.angle, feats.valid, f.sectors, feats.vector, f.noise_floor
+        )
         label = EMOTIONS.index(sample.emotion) if sample.emotion in EMOTIONS else -1
         meta = {
             "sample_id": sid,
@@ -182,15 +187,19 @@ def extract_sample(sample: Sample, out_dir: Path) -> SampleResult:
             "label": label,
             "window_start": start,
             "missing_frames": missing,
+            "fps": sample.fps,  # the recording's rate; frames were taken at features.fps
+            "features_fps": f.fps,
         }
         save_npz(
             samples_dir / f"{sid}.npz",
             {
                 "angle": feats.angle,
                 "magnitude": feats.magnitude,
+                "vector": feats.vector,
+                "main": feats.main,
                 "valid": feats.valid,
                 "frame_valid": feats.frame_valid,
-                "frames": np.arange(start, start + window + 1, dtype=np.int32),
+                "frames": taken.astype(np.int32),
                 "pseudo_discrete": discrete,
                 "pseudo_continuous": continuous,
             },
@@ -403,6 +412,8 @@ def extract_video(
         {
             "angle": feats.angle,
             "magnitude": feats.magnitude,
+            "vector": feats.vector,
+            "main": feats.main,
             "valid": feats.valid,
             "frame_valid": feats.frame_valid,
             "fps": np.array(source.info.fps, dtype=np.float64),
@@ -418,9 +429,13 @@ def extract_video(
     return target, feats
 
 
+# the per-pair arrays of a cache sample that FeatureSet stacks (besides the pseudo-images)
+SERIES = ("angle", "magnitude", "vector", "main", "valid")
+
+
 @dataclass
 class FeatureSet:
-    """Pseudo-images of a cache's finished samples, ready for training."""
+    """A cache's finished samples, ready for training: pseudo-images and per-pair series."""
 
     discrete: np.ndarray  # (N, 42, 64) uint8
     continuous: np.ndarray  # (N, 42, 64) uint8
@@ -430,6 +445,9 @@ class FeatureSet:
     extract: dict[str, Any]
     skipped: list[tuple[str, str]]
     features_version: int = 1  # of the cache (meflow.features.FEATURES_VERSION)
+    # SERIES stacked: angle, magnitude (N, 64, 42), vector, main (N, 64, 42, 2), valid (N, 64)
+    series: dict[str, np.ndarray] = field(default_factory=dict)
+    clips: list[str] = field(default_factory=list)  # (N,) the clip of each sample
 
     def images(self, angle: str) -> np.ndarray:
         return self.discrete if angle == "discrete" else self.continuous
@@ -445,20 +463,40 @@ class FeatureSet:
             self.extract,
             self.skipped,
             self.features_version,
+            {k: v[idx] for k, v in self.series.items()},
+            [self.clips[i] for i in idx] if self.clips else [],
         )
 
 
-def load_features(cache: Path, min_valid: float = 0.5) -> FeatureSet:
-    """Reads a cache's finished six-class samples (at least ``min_valid`` valid pairs)."""
+def read_manifest(cache: Path) -> dict[str, Any]:
+    """The cache.json of a cache made by this meflow; MeflowError (one line) otherwise."""
     cache = Path(cache)
     manifest = cache / "cache.json"
     if not manifest.exists():
         raise MeflowError(
             f"{cache}: not a meflow feature cache (no cache.json); run meflow extract"
         )
-    doc = json.loads(manifest.read_text())
+    try:
+        doc: dict[str, Any] = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        raise MeflowError(f"{manifest}: unreadable cache manifest; re-extract") from None
+    version = int(doc.get("features_version", 1))
+    if version != FEATURES_VERSION:
+        raise MeflowError(
+            f"{cache}: the cache holds features of version {version}; this meflow computes "
+            f"version {FEATURES_VERSION} (other pseudo-images for the same settings): "
+            "re-extract it with meflow extract into a new --out folder"
+        )
+    return doc
+
+
+def load_features(cache: Path, min_valid: float = 0.9) -> FeatureSet:
+    """Reads a cache's finished six-class samples (at least ``min_valid`` valid pairs)."""
+    cache = Path(cache)
+    doc = read_manifest(cache)
     extract = doc["extract"]
-    disc, cont, labels, subjects, ids, skipped = [], [], [], [], [], []
+    disc, cont, labels, subjects, ids, clips, skipped = [], [], [], [], [], [], []
+    series: dict[str, list[np.ndarray]] = {k: [] for k in SERIES}
     for f in sorted((cache / "samples").glob("*.npz")):
         arrays, meta = load_npz(f)
         sid = meta.get("sample_id", f.stem)
@@ -466,13 +504,16 @@ def load_features(cache: Path, min_valid: float = 0.5) -> FeatureSet:
             skipped.append((sid, f"emotion {meta.get('emotion')!r} is not one of the six classes"))
             continue
         frac = float(arrays["valid"].mean())
-        if frac < min_valid:
-            skipped.append((sid, f"only {frac:.0%} valid frame pairs"))
+        if frac < min_valid - 1e-12:
+            skipped.append((sid, f"only {frac:.0%} valid frame pairs (train.min_valid)"))
             continue
         disc.append(arrays["pseudo_discrete"])
         cont.append(arrays["pseudo_continuous"])
+        for k in SERIES:
+            series[k].append(arrays[k])
         labels.append(int(meta["label"]))
         subjects.append(str(meta["subject"]))
+        clips.append(str(meta.get("clip", "")))
         ids.append(sid)
     if not ids:
         raise MeflowError(f"{cache}: no finished six-class samples in the cache")
@@ -485,4 +526,6 @@ def load_features(cache: Path, min_valid: float = 0.5) -> FeatureSet:
         extract,
         skipped,
         int(doc.get("features_version", 1)),
+        {k: np.stack(v) for k, v in series.items()},
+        clips,
     )

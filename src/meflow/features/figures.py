@@ -82,7 +82,10 @@ def video_figures(video: Path, features_file: Path, cfg: ExtractConfig) -> list[
     stem = Path(features_file).with_suffix("")
     out = []
     w = cfg.features.window
-    disc, _cont = pseudo_images(arrays["angle"][:w], arrays["valid"][:w], cfg.features.sectors)
+    fc = cfg.features
+    disc, _cont = pseudo_images(
+        arrays["angle"][:w], arrays["valid"][:w], fc.sectors, arrays["vector"][:w], fc.noise_floor
+    )
     out.append(
         plot_pseudo_image(
             disc, Path(f"{stem}_pseudo.png"), title=f"{Path(video).name}: first window"

@@ -16,6 +16,7 @@ theta = atan2(-dy, dx) mod 2pi, in [0, 2pi), growing counter-clockwise as seen o
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -132,6 +133,42 @@ def pool_checked(
     """``pool_regions`` without its checks, for inputs known to be right: ``flow`` (H, W, 2),
     ``labels`` intp in 0..n_regions of any shape with H*W elements, ``average`` a function
     of ``AVERAGES``."""
+    stats = pool_stats(flow, labels, n_regions, average)
+    return stats.magnitude, stats.angle
+
+
+@dataclass
+class RegionStats:
+    """Per-region statistics of one flow field, each float32 with one row per region; NaN for
+    a region without pixels. Vectors are (dx, dy) in image axes (y down), px per frame."""
+
+    magnitude: np.ndarray  # (R,) mean of per-pixel |flow|
+    angle: np.ndarray  # (R,) mean direction by the chosen average, [0, 2pi)
+    vector: np.ndarray  # (R, 2) the mean flow vector
+    main: np.ndarray  # (R, 2) the mean vector of the main direction's pixels (MDMO)
+
+
+MAIN_BINS = 8  # direction bins of the main-direction statistic (MDMO: Liu et al. 2016)
+
+
+def direction_bin(dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """The 45-degree sector k of theta = atan2(-dy, dx): theta in [k pi/4, (k+1) pi/4), without
+    trigonometry (a zero vector is direction 0, as atan2(0, 0) = 0). int64, same shape."""
+    c, s = dx, -dy
+    lower = (s < 0) | ((s == 0) & (c < 0))  # theta in [pi, 2pi): turn by pi
+    c, s = np.where(lower, -c, c), np.where(lower, -s, s)
+    left = (c < 0) | ((c == 0) & (s > 0))  # theta in [pi/2, pi): turn by -pi/2
+    c, s = np.where(left, s, c), np.where(left, -c, s)
+    # theta in [0, pi/2): the upper half from pi/4, where s >= c (s == c == 0 is theta 0)
+    upper = (s >= c) & (s > 0)
+    return 4 * lower.astype(np.int64) + 2 * left + upper
+
+
+def pool_stats(
+    flow: np.ndarray, labels: np.ndarray, n_regions: int, average: AngleAverage
+) -> RegionStats:
+    """Every per-region statistic of ``flow`` over ``labels`` (as ``pool_checked``) at once:
+    one split of the field, shared bincounts."""
     import cv2
 
     nbins = n_regions + 1
@@ -143,11 +180,30 @@ def pool_checked(
         dy = flow[..., 1].ravel().astype(np.float32, copy=False)
     mag = np.sqrt(dx * dx + dy * dy)  # np.hypot is ~5x slower and guards overflow we lack
     counts = np.bincount(lab, minlength=nbins)[1:]
+    empty = counts == 0
     with np.errstate(invalid="ignore", divide="ignore"):
         magnitude = np.bincount(lab, weights=mag, minlength=nbins)[1:] / counts
+        vector = np.stack(
+            [np.bincount(lab, weights=c, minlength=nbins)[1:] / counts for c in (dx, dy)], axis=1
+        )
+        main = _main_direction(dx, dy, lab, nbins)[1:]
     angle = wrap_angle(average(dx, dy, mag, lab, nbins)[1:])
-    empty = counts == 0
     angle[empty] = np.nan
-    magnitude = magnitude.astype(np.float32)
-    magnitude[empty] = np.nan
-    return magnitude, angle
+    out = [a.astype(np.float32) for a in (magnitude, vector, main)]
+    for a in out:
+        a[empty] = np.nan
+    return RegionStats(out[0], angle, out[1], out[2])
+
+
+def _main_direction(dx: np.ndarray, dy: np.ndarray, lab: np.ndarray, nbins: int) -> np.ndarray:
+    """(nbins, 2): per label, the mean vector of its pixels in its most populated 45-degree
+    direction bin (the lowest bin on ties)."""
+    key = lab * MAIN_BINS + direction_bin(dx, dy)
+    size = nbins * MAIN_BINS
+    n = np.bincount(key, minlength=size).reshape(nbins, MAIN_BINS)
+    sx = np.bincount(key, weights=dx, minlength=size).reshape(nbins, MAIN_BINS)
+    sy = np.bincount(key, weights=dy, minlength=size).reshape(nbins, MAIN_BINS)
+    best = n.argmax(axis=1)
+    rows = np.arange(nbins)
+    cnt = n[rows, best]
+    return np.stack([sx[rows, best] / cnt, sy[rows, best] / cnt], axis=1)

@@ -33,6 +33,7 @@ import numpy as np
 
 from meflow.config import ExtractConfig
 from meflow.errors import NoFaceError
+from meflow.features.pooling import RegionStats
 
 N_REGIONS = 42
 N_LANDMARKS = 478
@@ -51,6 +52,10 @@ class SequenceFeatures:
     valid: np.ndarray  # (pairs,) bool: both frames readable and with a face
     frame_valid: np.ndarray  # (frames,) bool
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    # (pairs, 42, 2) float32 (dx, dy) px per frame in the crop, image axes: the mean flow
+    # vector of each region, and the mean vector of its main direction (MDMO); NaN as angle
+    vector: np.ndarray = field(default_factory=lambda: np.zeros((0, N_REGIONS, 2), np.float32))
+    main: np.ndarray = field(default_factory=lambda: np.zeros((0, N_REGIONS, 2), np.float32))
 
     @property
     def frames(self) -> int:
@@ -220,12 +225,14 @@ class SequenceExtractor:
         raw: list[np.ndarray] = []
         found: list[bool] = []
         grays: dict[int, np.ndarray | None] = {}
-        rows: list[tuple[np.ndarray, np.ndarray, bool]] = []  # (magnitude, angle, valid)
+        rows: list[tuple[RegionStats, bool]] = []
         nan_row = np.full(N_REGIONS, np.nan, dtype=np.float32)
+        nan_vec = np.full((N_REGIONS, 2), np.nan, dtype=np.float32)
+        nan_stats = RegionStats(nan_row, nan_row, nan_vec, nan_vec)
 
         def features_of(
             u: int, flow: Callable[..., np.ndarray], tm: dict[str, float]
-        ) -> tuple[np.ndarray, np.ndarray, bool]:
+        ) -> tuple[RegionStats, bool]:
             # pair (u-1, u): both detected -> their own landmarks (fill_gaps keeps detected
             # frames as they are); otherwise raw[u-1-lag .. u+lag] holds every detection the
             # gap filling can use
@@ -238,11 +245,8 @@ class SequenceExtractor:
                 ok = bool(oks[u - 1 - lo] and oks[u - lo])
             g0, g1 = grays.get(u - 1), grays.get(u)
             if ok and g0 is not None and g1 is not None:
-                mag, ang = cast(
-                    tuple[np.ndarray, np.ndarray], self._pair(g0, g1, pa, pb, tm, False, flow)
-                )
-                return mag, ang, True
-            return nan_row, nan_row, False
+                return cast(RegionStats, self._pair(g0, g1, pa, pb, tm, False, flow)), True
+            return nan_stats, False
 
         def pair_at(u: int) -> None:
             rows.append(features_of(u, self.flow, timings))
@@ -252,7 +256,7 @@ class SequenceExtractor:
             # pairs lo..hi-1 once every frame is in: the landmark thread is done, so a second
             # thread takes the upper half (DIS objects are not thread-safe: its own backend)
             mid = (lo + hi + 1) // 2
-            upper: list[tuple[np.ndarray, np.ndarray, bool]] = []
+            upper: list[tuple[RegionStats, bool]] = []
             failure: list[BaseException] = []
             if self._flow2 is None:
                 from meflow.flow import get_flow
@@ -327,13 +331,17 @@ class SequenceExtractor:
         _, frame_valid = fill_gaps(np.stack(raw), max_gap)
         pairs = max(n - 1, 0)
         if pairs:
-            magnitude, angle = (np.stack([r[k] for r in rows]) for k in (0, 1))
+            angle, magnitude, vector, main = (
+                np.stack([getattr(r[0], k) for r in rows])
+                for k in ("angle", "magnitude", "vector", "main")
+            )
         else:
             angle = np.zeros((0, N_REGIONS), np.float32)
             magnitude = np.zeros((0, N_REGIONS), np.float32)
-        valid = np.array([r[2] for r in rows], dtype=bool)
+            vector = main = np.zeros((0, N_REGIONS, 2), np.float32)
+        valid = np.array([r[1] for r in rows], dtype=bool)
         timings["preprocess"] += timings.pop("preprocess_producer")
-        return SequenceFeatures(angle, magnitude, valid, frame_valid, timings)
+        return SequenceFeatures(angle, magnitude, valid, frame_valid, timings, vector, main)
 
     def pair(
         self,
@@ -356,12 +364,12 @@ class SequenceExtractor:
         timings: dict[str, float] | None,
         images: bool,
         flow_backend: Callable[..., np.ndarray] | None = None,
-    ) -> PairFeatures | tuple[np.ndarray, np.ndarray]:
+    ) -> PairFeatures | RegionStats:
         import cv2
 
         from meflow.face.landmarks import crop_transform, face_box, to_crop
         from meflow.face.regions import rasterise
-        from meflow.features.pooling import pool_checked
+        from meflow.features.pooling import pool_stats
         from meflow.flow.motion import compensate
 
         cfg = self.cfg
@@ -384,15 +392,15 @@ class SequenceExtractor:
         inner_flow = flow[y0:y1, x0:x1] if images else flow
         t1 = time.perf_counter()
         inner = rasterise(p0 - np.array([x0, y0], np.float32), (y1 - y0, x1 - x0))
-        mag, ang = pool_checked(inner_flow, inner.astype(np.intp), N_REGIONS, self._average)
+        stats = pool_stats(inner_flow, inner.astype(np.intp), N_REGIONS, self._average)
         if timings is not None:
             timings["flow"] += t1 - t0
             timings["pooling"] += time.perf_counter() - t1
         if not images:
-            return mag, ang
+            return stats
         labels = np.zeros((size, size), np.uint8)
         labels[y0:y1, x0:x1] = inner
-        return PairFeatures(mag, ang, g0, flow, labels)
+        return PairFeatures(stats.magnitude, stats.angle, g0, flow, labels, stats)
 
 
 @dataclass
@@ -404,3 +412,4 @@ class PairFeatures:
     crop: np.ndarray  # first frame's face crop, uint8 (size, size)
     flow: np.ndarray  # (size, size, 2) after motion compensation
     labels: np.ndarray  # (size, size) uint8 region label map
+    stats: RegionStats | None = None  # every region statistic of the pair
