@@ -165,6 +165,13 @@ def compare_to_pooled(
     return rows
 
 
+def _with_cache_extract(cfg: ExperimentConfig, extract: dict[str, Any]) -> ExperimentConfig:
+    """``cfg`` recording the extraction settings its features were made with (the cache's)."""
+    from meflow.config import ExtractConfig, from_dict
+
+    return dataclasses.replace(cfg, extract=from_dict(ExtractConfig, extract, "extract"))
+
+
 def reproduce(
     cache: Path,
     out: Path,
@@ -187,6 +194,7 @@ def reproduce(
     say = log or print
     t0 = time.perf_counter()
     feats = load_features(cache, cfg.train.min_valid)
+    cfg = _with_cache_extract(cfg, feats.extract)
     table_path = demographics or (Path(cache) / "subjects.csv")
     attribute: dict[str, str | None] | None = None
     excluded: list[str] = []
@@ -267,6 +275,7 @@ def train_model(
     from meflow.training.loop import fit
 
     feats = load_features(cache, cfg.train.min_valid)
+    cfg = _with_cache_extract(cfg, feats.extract)
     if subset != "all":
         table_path = demographics or (Path(cache) / "subjects.csv")
         if not table_path.exists():

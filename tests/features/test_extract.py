@@ -238,7 +238,7 @@ def test_no_data_never_reads_as_a_direction(small_synth: Path, tmp_path: Path) -
     assert main([*args, "--quiet", "--workers", "1"]) == 0
     sid = f"casme3_{clip.parents[1].name}_{clip.parent.name}"
     [npz] = [f for f in (cache / "samples").glob("*.npz") if f.name.startswith(sid)]
-    arrays, meta = load_npz(npz)
+    arrays, _ = load_npz(npz)
     valid, angle = arrays["valid"], arrays["angle"]
     lost = np.flatnonzero(~valid)
     frames = arrays["frames"]

@@ -35,7 +35,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from meflow.config import ExtractConfig
     from meflow.datasets import load_dataset
     from meflow.datasets.synthetic import generate
     from meflow.experiments import reproduce, train_model
@@ -58,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     summary = extract_dataset(
         loaded.samples,
         cache,
-        ExtractConfig(),
+        cfg.extract,
         dataset="casme3",
         workers=args.workers,
         progress=progress,

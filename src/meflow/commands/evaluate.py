@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from meflow.commands._experiment import add_experiment_settings, experiment_settings
+from meflow.commands._experiment import (
+    add_experiment_settings,
+    experiment_settings,
+    settle_extract,
+)
 
 HELP = "cross-validate one configuration (subject-independent) and write its metrics and report"
 
@@ -21,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from meflow.experiments import reproduce
     from meflow.features.cache import ensure_writable
 
-    cfg = experiment_settings(args)
+    cfg = settle_extract(experiment_settings(args), args, args.cache)
     ensure_writable(args.out)  # fail now, not after the training
     angle = args.angle or cfg.train.angle
     # One cell: the pooled subset, one angle variant; demographics are not needed.

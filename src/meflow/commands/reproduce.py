@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from meflow.commands._experiment import add_experiment_settings, experiment_settings
+from meflow.commands._experiment import (
+    add_experiment_settings,
+    experiment_settings,
+    settle_extract,
+)
 
 HELP = "run the grid {all, male, female} x {discrete, continuous} and write results + report"
 
@@ -26,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from meflow.experiments import reproduce
     from meflow.features.cache import ensure_writable
 
-    cfg = experiment_settings(args)
+    cfg = settle_extract(experiment_settings(args), args, args.cache)
     ensure_writable(args.out)  # fail now, not after the training
     result = reproduce(
         args.cache,

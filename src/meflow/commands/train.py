@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from meflow.commands._experiment import add_experiment_settings, experiment_settings
+from meflow.commands._experiment import (
+    add_experiment_settings,
+    experiment_settings,
+    settle_extract,
+)
 
 HELP = "train one YOLO11 model on all samples of a cache and save it (safetensors + settings)"
 
@@ -31,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from meflow.experiments import train_model
     from meflow.features.cache import ensure_writable
 
-    cfg = experiment_settings(args)
+    cfg = settle_extract(experiment_settings(args), args, args.cache)
     if args.out.is_dir():
         raise MeflowError(f"{args.out}: is a folder; --out names the model file to write")
     ensure_writable(args.out.parent)  # fail now, not after the training

@@ -24,7 +24,6 @@ import shutil
 import time
 import zipfile
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -34,22 +33,25 @@ import numpy as np
 from meflow.datasets.base import EMOTIONS
 from meflow.datasets.synthetic_face import FRAME_SIZE, Identity, make_identity
 from meflow.datasets.synthetic_motion import (
-    AMPLITUDE_RANGE,
-    DURATION_RANGE,
     EMOTION_AUS,
     GENDER_AMPLITUDE,
     OBJECTIVE_CLASS,
-    RISE_FRACTION,
-    blink_field,
-    blink_profile,
-    expression_field,
-    head_drift,
     temporal_profile,
+)
+from meflow.datasets.synthetic_render import (
+    PROFILES,
+    SynthProfile,
+    clip_fields,
+    draw_amplitude,
+    get_profile,
+    jpeg_quality_of,
+    profile_dict,
+    render_clip,
 )
 from meflow.errors import MeflowError
 
 GENERATOR = "meflow synth"
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"  # 2: the realistic profile (docs/synthetic.md)
 LABEL_FILE = "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"
 LABEL_SHEET = "label"
 LABEL_COLUMNS = (
@@ -87,11 +89,6 @@ CASME3_COUNTS = {
 }
 MALE_SHARE = 40 / 94  # the paper's participants: 40 men, 54 women
 
-BLINK_PROBABILITY = 0.5  # per clip
-FLICKER_AMPLITUDE = 0.012  # relative gain, slow sinusoid
-FLICKER_NOISE = 0.003  # relative gain, per frame
-JPEG_QUALITY = 95
-NOISE_BANK = 16  # noise frames per clip
 MIN_FRAMES = 40
 # Fixed timestamps so that the .xlsx is byte-identical for a seed.
 _FIXED_DATETIME = datetime(2020, 1, 1)
@@ -168,7 +165,11 @@ def class_counts(total: int) -> dict[str, int]:
 
 
 def plan(
-    subjects: int, seed: int, clips_per_subject: int = 10, frames: int = 80
+    subjects: int,
+    seed: int,
+    clips_per_subject: int = 10,
+    frames: int = 80,
+    profile: SynthProfile = PROFILES["realistic"],
 ) -> tuple[list[SubjectPlan], list[ClipPlan]]:
     """The subjects and clips of a synthetic dataset (no pixels; cheap and deterministic)."""
     if seed < 0:
@@ -197,18 +198,19 @@ def plan(
         per_subject[int(deal[k % subjects])].append(emotion)
 
     clips: list[ClipPlan] = []
-    lo_d, hi_d = DURATION_RANGE
+    lo_d, hi_d = profile.duration
     for person in people:
         emotions = list(per_subject[person.index])
         rng.shuffle(emotions)
         letters = sorted(rng.choice(list(CLIP_LETTERS), size=clips_per_subject, replace=False))
         for letter, emotion in zip(letters, emotions, strict=True):
             dur = int(rng.integers(lo_d, hi_d + 1))
-            rise = max(1, round(dur * float(rng.uniform(*RISE_FRACTION))))
+            rise = max(1, round(dur * float(rng.uniform(*profile.rise))))
             apex = frames // 2 + int(rng.integers(-8, 8))
             onset = int(np.clip(apex - rise, 2, frames - 3 - dur))
-            amplitude = float(rng.uniform(*AMPLITUDE_RANGE)) * GENDER_AMPLITUDE[person.gender]
-            blink = int(rng.integers(0, frames - 10)) if rng.random() < BLINK_PROBABILITY else None
+            amplitude = draw_amplitude(profile, rng) * GENDER_AMPLITUDE[person.gender]
+            blinks = rng.random() < profile.blink_probability
+            blink = int(rng.integers(0, frames - 10)) if blinks else None
             clips.append(
                 ClipPlan(
                     person,
@@ -225,108 +227,15 @@ def plan(
     return people, clips
 
 
-def _clip_rng(seed: int, clip: ClipPlan) -> np.random.Generator:
-    return np.random.default_rng([seed, 2, clip.subject.index, CLIP_LETTERS.index(clip.clip)])
-
-
 def identity_for(seed: int, subject: SubjectPlan) -> Identity:
     """The face of ``subject`` (depends on the seed and the subject's number only)."""
     return make_identity(np.random.default_rng([seed, 1, subject.index]))
-
-
-def clip_fields(seed: int, clip: ClipPlan, identity: Identity) -> tuple[np.ndarray, np.ndarray]:
-    """The clip's apex expression field and full blink field, each (H, W, 2) float32 px."""
-    lm = identity.landmarks()
-    size = (FRAME_SIZE, FRAME_SIZE)
-    rng = _clip_rng(seed, clip)
-    return (expression_field(lm, clip.emotion, clip.amplitude, size, rng), blink_field(lm, size))
 
 
 def expression_displacement(seed: int, clip: ClipPlan, identity: Identity, t: int) -> np.ndarray:
     """The expression's displacement field at frame ``t`` (no blink, no drift), (H, W, 2) px."""
     fx, _ = clip_fields(seed, clip, identity)
     return fx * np.float32(temporal_profile(float(t), clip.onset, clip.apex, clip.offset))
-
-
-def _affine3(m: np.ndarray) -> np.ndarray:
-    return np.vstack([m, [0.0, 0.0, 1.0]])
-
-
-def render_clip(seed: int, clip: ClipPlan, identity: Identity) -> Iterator[np.ndarray]:
-    """The clip's frames, BGR uint8 FRAME_SIZE x FRAME_SIZE, in order.
-
-    Frame t samples the subject's photo at A^-1(y - p(t) E(y) - b(t) B(y)) with y = H_t^-1(x):
-    E the apex expression field, B the blink field, p and b their time courses, H_t the head
-    drift (a small rigid motion about the frame centre) and A the subject's placement. Then a
-    lighting gain and Gaussian sensor noise (the same on the three channels, like luminance
-    noise) are applied.
-    """
-    import cv2
-
-    expr, blink = clip_fields(seed, clip, identity)
-    inv = _affine3(identity.inverse)
-    lin = inv[:2, :2].astype(np.float32)
-    # The fields in photo pixels (A^-1's linear part applied), so one remap does everything.
-    src_expr = np.ascontiguousarray(expr @ lin.T)
-    src_blink = np.ascontiguousarray(blink @ lin.T)
-    rng = np.random.default_rng([seed, 3, clip.subject.index, CLIP_LETTERS.index(clip.clip)])
-    n = clip.frames
-    t = np.arange(n, dtype=np.float64)
-    p = temporal_profile(t, clip.onset, clip.apex, clip.offset)
-    b = blink_profile(t, clip.blink_start) if clip.blink_start is not None else np.zeros(n)
-    drift = head_drift(n, rng)
-    size = (FRAME_SIZE, FRAME_SIZE)
-    period = float(rng.uniform(40, 120))
-    phase = float(rng.uniform(0, 2 * np.pi))
-    gain = 1 + FLICKER_AMPLITUDE * np.sin(2 * np.pi * t / period + phase)
-    gain += rng.normal(0, FLICKER_NOISE, size=n)
-    # Sensor noise from a bank of independent frames drawn in random order (never the same
-    # twice in a row): as good as fresh noise for optical flow, at a fraction of the cost.
-    bank = np.rint(rng.normal(0.0, identity.noise_sigma, size=(NOISE_BANK, *size[::-1], 1)))
-    bank = np.ascontiguousarray(np.repeat(bank.astype(np.int16), 3, axis=3))
-    picks = (np.cumsum(rng.integers(1, NOISE_BANK, size=n)) % NOISE_BANK).tolist()
-    source = identity.source()
-    xs, ys = np.meshgrid(
-        np.arange(FRAME_SIZE, dtype=np.float32), np.arange(FRAME_SIZE, dtype=np.float32)
-    )
-    grid = np.ascontiguousarray(np.dstack([xs, ys]))
-    c = FRAME_SIZE / 2
-    for i in range(n):
-        tx, ty, th = drift[i]
-        cos, sin = math.cos(th), math.sin(th)
-        # H^-1: undo the translation, then rotate back by -theta about the frame centre.
-        h_inv = np.array(
-            [
-                [cos, sin, c - cos * (c + tx) - sin * (c + ty)],
-                [-sin, cos, c + sin * (c + tx) - cos * (c + ty)],
-            ]
-        )
-        m = (inv @ _affine3(h_inv))[:2]
-        if p[i] > 0 or b[i] > 0:
-            flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-            maps = cv2.transform(grid, m.astype(np.float32))
-            if p[i] > 0:
-                e = cv2.warpAffine(src_expr, h_inv, size, flags=flags)
-                maps = cv2.scaleAdd(e, -float(p[i]), maps)
-            if b[i] > 0:
-                k = cv2.warpAffine(src_blink, h_inv, size, flags=flags)
-                maps = cv2.scaleAdd(k, -float(b[i]), maps)
-            # map2=None: ``maps`` holds (x, y) pairs; OpenCV's stubs do not know that form.
-            img = cv2.remap(  # type: ignore[call-overload]
-                source, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
-            )
-        else:
-            img = cv2.warpAffine(
-                source,
-                m,
-                size,
-                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                borderMode=cv2.BORDER_REFLECT,
-            )
-        img = cv2.convertScaleAbs(img, alpha=float(gain[i]))
-        if identity.noise_sigma > 0:
-            img = cv2.add(img, bank[picks[i]], dtype=cv2.CV_8U)
-        yield img
 
 
 def _deterministic_xlsx(rows: list[list[object]]) -> bytes:
@@ -428,19 +337,23 @@ def generate(
     progress: bool = True,
     clips_per_subject: int = 10,
     frames: int = 80,
-    jpeg_quality: int = JPEG_QUALITY,
+    jpeg_quality: int | None = None,
+    profile: str = "realistic",
 ) -> SynthSummary:
     """Writes a synthetic CAS(ME)^3-style dataset into ``out`` and gives what was written.
 
     ``out`` must be new, empty, or a previous output of this function (which is replaced).
-    Defaults: 16 subjects x 10 clips = 160 micro-expressions of 80 frames (30 fps, 256x256).
+    Defaults: 16 subjects x 10 clips = 160 micro-expressions of 80 frames (30 fps, 256x256),
+    with the nuisances of the ``realistic`` profile (``clean``: the version-1 set);
+    ``jpeg_quality`` fixes the JPEG quality (default: drawn per clip by the profile).
     """
     import cv2
     from tqdm import tqdm
 
     start = time.perf_counter()
     out = Path(out)
-    people, clips = plan(subjects, seed, clips_per_subject, frames)
+    prof = get_profile(profile)
+    people, clips = plan(subjects, seed, clips_per_subject, frames, prof)
     _prepare_out(out)
     params = {
         "subjects": subjects,
@@ -449,7 +362,8 @@ def generate(
         "frames": frames,
         "fps": FPS,
         "frame_size": FRAME_SIZE,
-        "jpeg_quality": jpeg_quality,
+        "jpeg_quality": jpeg_quality or "per clip, from the profile",
+        "profile": profile_dict(prof),
         "frame_numbering": "0..frames-1 (file name = annotated frame number)",
     }
     meta: dict[str, object] = {
@@ -465,13 +379,14 @@ def generate(
     frames_written = 0
     bytes_written = 0
     identities: dict[int, Identity] = {}
-    encode = [int(cv2.IMWRITE_JPEG_QUALITY), int(jpeg_quality)]
     with tqdm(total=len(clips), unit="clip", desc="meflow synth", disable=not progress) as bar:
         for clip in clips:
             ident = identities.setdefault(clip.subject.index, identity_for(seed, clip.subject))
             folder = out / clip.subject.name / clip.clip / "color"
             folder.mkdir(parents=True, exist_ok=True)
-            for n, frame in enumerate(render_clip(seed, clip, ident)):
+            quality = jpeg_quality or jpeg_quality_of(seed, clip, prof)
+            encode = [int(cv2.IMWRITE_JPEG_QUALITY), int(quality)]
+            for n, frame in enumerate(render_clip(seed, clip, ident, prof)):
                 ok, buf = cv2.imencode(".jpg", frame, encode)
                 if not ok:
                     raise MeflowError(f"{folder / f'{n}.jpg'}: JPEG encoding failed")
