@@ -173,28 +173,46 @@ def expression_field(
     amplitude: float,
     size: tuple[int, int],
     rng: np.random.Generator | None = None,
+    au_keep: float = 1.0,
+    asymmetry: float = 0.0,
+    direction_jitter_deg: float = DIRECTION_JITTER_DEG,
 ) -> np.ndarray:
     """The apex displacement field of ``emotion``, (H, W, 2) float32 px, peak = ``amplitude``.
 
     ``lm`` are the subject's anchor landmarks in frame coordinates; ``rng`` (optional) jitters
-    each component's weight and direction so no two samples are identical.
+    each component's weight and direction so no two samples are identical. Real expressions
+    of one class vary more than a prototype: with ``au_keep`` < 1 each action unit of the
+    class is shown with that probability (at least one always is), and with ``asymmetry`` > 0
+    one side of the face moves less, by a factor drawn from U(1 - asymmetry, 1).
     """
     axes = FaceAxes.from_landmarks(lm)
     xs, ys = _grid(size)
     field = np.zeros((*size, 2), dtype=np.float32)
-    for au, au_weight in EMOTION_AUS[emotion]:
+    units = list(EMOTION_AUS[emotion])
+    if rng is not None and au_keep < 1.0:
+        keep = rng.random(len(units)) < au_keep
+        if not keep.any():
+            keep[int(rng.integers(len(units)))] = True
+        units = [u for u, k in zip(units, keep, strict=True) if k]
+    weak_side, weak = 0.0, 1.0
+    if rng is not None and asymmetry > 0:
+        weak_side = 1.0 if rng.random() < 0.5 else -1.0
+        weak = float(rng.uniform(1.0 - asymmetry, 1.0))
+    for au, au_weight in units:
         for comp in ACTION_UNITS[au][1]:
             w = au_weight * comp.weight
             out, up = comp.direction
             if rng is not None:
                 w *= float(rng.uniform(1 - WEIGHT_JITTER, 1 + WEIGHT_JITTER))
-                a = math.radians(float(rng.normal(0.0, DIRECTION_JITTER_DEG)))
+                a = math.radians(float(rng.normal(0.0, direction_jitter_deg)))
                 out, up = out * math.cos(a) - up * math.sin(a), out * math.sin(a) + up * math.cos(a)
             norm = math.hypot(out, up)
             sigma = comp.sigma * axes.iod
             for anchor in comp.anchors:
                 pos = lm[anchor]
                 vec = axes.vector(anchor, pos, out / norm, up / norm) * w
+                if weak_side and np.dot(pos - axes.mid, axes.right) * weak_side > 0:
+                    vec = vec * weak
                 g = np.exp(-((xs - pos[0]) ** 2 + (ys - pos[1]) ** 2) / np.float32(2 * sigma**2))
                 field[..., 0] += np.float32(vec[0]) * g
                 field[..., 1] += np.float32(vec[1]) * g

@@ -9,8 +9,11 @@ real recordings have: sensor noise and JPEG compression, physiological tremor of
 slow non-rigid skin motion (breathing, swallowing, gaze), head drift with roll and scale
 change, blinks, and lighting that drifts, flickers and changes direction.
 
-``clean`` is the version-1 set (larger expressions, a third of the noise): classes are easy to
-tell apart by flow direction, which is what the tests of the pipeline's geometry need.
+``clean`` is the version-1 set (larger expressions, a third of the noise, every sample the full
+prototype of its class): classes are easy to tell apart by flow direction, which is what the
+tests of the pipeline's geometry need. The realistic profile also varies the expressions of a
+class as real ones vary: each action unit of the class shows with probability 0.75, one side
+of the face moves less (by up to 60 %), and directions scatter by 15 degrees.
 """
 
 from __future__ import annotations
@@ -59,6 +62,9 @@ class SynthProfile:
     flicker_noise: float  # relative gain noise per frame
     light_gradient: float  # relative change of a left-right / top-bottom light ramp over the clip
     blink_probability: float  # per clip
+    au_keep: float  # probability that each action unit of the class is shown
+    asymmetry: float  # one side of the face moves less, by a factor U(1 - this, 1)
+    direction_jitter_deg: float  # sd of each motion component's direction, per sample
 
 
 PROFILES: dict[str, SynthProfile] = {
@@ -81,6 +87,9 @@ PROFILES: dict[str, SynthProfile] = {
         flicker_noise=0.004,
         light_gradient=0.04,
         blink_probability=0.5,
+        au_keep=0.75,
+        asymmetry=0.6,
+        direction_jitter_deg=15.0,
     ),
     "clean": SynthProfile(
         name="clean",
@@ -101,6 +110,9 @@ PROFILES: dict[str, SynthProfile] = {
         flicker_noise=0.003,
         light_gradient=0.0,
         blink_probability=0.5,
+        au_keep=1.0,
+        asymmetry=0.0,
+        direction_jitter_deg=8.0,
     ),
 }
 
@@ -200,14 +212,24 @@ def clip_rng(seed: int, clip: ClipPlan, stream: int) -> np.random.Generator:
     return np.random.default_rng([seed, stream, clip.subject.index, CLIP_LETTERS.index(clip.clip)])
 
 
-def clip_fields(seed: int, clip: ClipPlan, identity: Identity) -> tuple[np.ndarray, np.ndarray]:
+def clip_fields(
+    seed: int, clip: ClipPlan, identity: Identity, profile: SynthProfile | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """The clip's apex expression field and full blink field, each (H, W, 2) float32 px."""
+    prof = profile or PROFILES["realistic"]
     lm = identity.landmarks()
     size = (FRAME_SIZE, FRAME_SIZE)
-    return (
-        expression_field(lm, clip.emotion, clip.amplitude, size, clip_rng(seed, clip, 2)),
-        blink_field(lm, size),
+    expr = expression_field(
+        lm,
+        clip.emotion,
+        clip.amplitude,
+        size,
+        clip_rng(seed, clip, 2),
+        prof.au_keep,
+        prof.asymmetry,
+        prof.direction_jitter_deg,
     )
+    return expr, blink_field(lm, size)
 
 
 def jpeg_quality_of(seed: int, clip: ClipPlan, profile: SynthProfile) -> int:
@@ -229,7 +251,7 @@ def render_clip(
     """
     import cv2
 
-    expr, blink = clip_fields(seed, clip, identity)
+    expr, blink = clip_fields(seed, clip, identity, profile)
     inv = _affine3(identity.inverse)
     lin = inv[:2, :2].astype(np.float32)
     # The fields in photo pixels (A^-1's linear part applied), so one remap does everything.
