@@ -69,6 +69,10 @@ class FlowConfig:
     # 'rigid': similarity fitted to the flow at stable landmarks (nose, eye corners, temples);
     # 'rigid-landmarks': fitted to the landmarks' own displacement (jittery); 'none'
     motion_compensation: str = "rigid"
+    # 'previous': flow between consecutive frames (the paper's); 'first': from the window's
+    # first frame to each frame (dataset extraction only: a sliding window would need every
+    # frame's flow once per window)
+    reference: str = "previous"
 
     def __post_init__(self) -> None:
         _check_choice(
@@ -77,6 +81,7 @@ class FlowConfig:
             self.motion_compensation,
             ("none", "rigid", "rigid-landmarks"),
         )
+        _check_choice("flow", "reference", self.reference, ("previous", "first"))
 
 
 @dataclass(frozen=True)
@@ -118,12 +123,26 @@ class ExtractConfig:
     features: FeatureConfig = field(default_factory=FeatureConfig)
 
 
+INPUT_NAMES = ("pseudo-discrete", "pseudo-continuous", "vector-bins", "vector-series", "mdmo")
+CLASSIFIER_NAMES = ("yolo11", "gru", "logreg", "svm")
+BASELINES = {  # name: (classifier, input), the references run beside every grid row
+    "logreg-pseudo": ("logreg", "pseudo-discrete"),
+    "mdmo-svm": ("svm", "mdmo"),
+}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """Training of one YOLO11 classifier on pseudo-images."""
+    """The classifier, the input it sees, and how it is trained (docs/model.md)."""
 
-    scale: str = "s"
-    angle: str = "discrete"  # 'discrete' (8 sectors) or 'continuous'
+    # the classifier (models.classifiers): yolo11 (the paper's), gru, logreg, svm
+    model: str = "logreg"
+    # what it sees of a window (features.inputs); a comma-separated list makes the grid's
+    # columns (the paper: pseudo-discrete,pseudo-continuous), the first is trained alone
+    input: str = "vector-bins"
+    bins: int = 8  # vector-bins: stretches of the window the region vectors are summed over
+    c: float = 0.1  # inverse regularisation strength of logreg / svm
+    scale: str = "s"  # yolo11: n, s (the paper's) or m
     epochs: int = 30
     batch_size: int = 32
     lr: float = 2e-3
@@ -138,10 +157,21 @@ class TrainConfig:
     # was trained on)
     min_valid: float = 0.9
 
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """The grid's inputs (``input`` split at commas)."""
+        return tuple(i.strip() for i in self.input.split(",") if i.strip())
+
     def __post_init__(self) -> None:
+        _check_choice("train", "model", self.model, CLASSIFIER_NAMES)
+        if not self.inputs:
+            raise ConfigError("train.input: give at least one model input")
+        for name in self.inputs:
+            _check_choice("train", "input", name, INPUT_NAMES)
+        _check_range("train", "bins", self.bins, 1, 4096)
+        _check_range("train", "c", self.c, 1e-8, 1e8)
         _check_choice("train", "scale", self.scale, ("n", "s", "m"))
         _check_range("train", "min_valid", self.min_valid, 0.0, 1.0)
-        _check_choice("train", "angle", self.angle, ("discrete", "continuous"))
         _check_choice(
             "train", "imbalance", self.imbalance, ("weighted-loss", "balanced-sampler", "none")
         )
@@ -154,26 +184,67 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """Cross-validation protocol and the bootstrap of the metrics."""
+    """Cross-validation protocol, repeated seeds, references and the bootstrap."""
 
-    protocol: str = "kfold"  # 'kfold' (subject-grouped) or 'loso'
+    protocol: str = "loso"  # 'loso' (leave one subject out) or 'kfold' (subject-grouped)
     folds: int = 5
     bootstrap: int = 1000
     seed: int = 0
+    seeds: int = 1  # repeats with seeds seed, seed+1, ...: mean and sd beside the interval
+    # the classical references run on the same splits beside every row (config.BASELINES);
+    # comma-separated, '' for none. The class prior is always computed.
+    baselines: str = "logreg-pseudo,mdmo-svm"
+
+    @property
+    def baseline_names(self) -> tuple[str, ...]:
+        return tuple(b.strip() for b in self.baselines.split(",") if b.strip())
 
     def __post_init__(self) -> None:
         _check_choice("evaluate", "protocol", self.protocol, ("kfold", "loso"))
         _check_range("evaluate", "folds", self.folds, 2, 1000)
         _check_range("evaluate", "bootstrap", self.bootstrap, 0, 1_000_000)
+        _check_range("evaluate", "seeds", self.seeds, 1, 1000)
+        for name in self.baseline_names:
+            _check_choice("evaluate", "baselines", name, tuple(BASELINES))
 
 
 @dataclass(frozen=True)
 class ExperimentConfig:
-    """One experiment: extraction, training and evaluation settings."""
+    """One experiment: extraction, training and evaluation settings, and the preset they
+    started from (meflow.presets)."""
 
     extract: ExtractConfig = field(default_factory=ExtractConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     evaluate: EvalConfig = field(default_factory=EvalConfig)
+    preset: str = "recommended"
+
+    def __post_init__(self) -> None:
+        from meflow.presets import preset_settings
+
+        preset_settings(self.preset)  # an unknown name is refused with a suggestion
+
+
+def with_preset(name: str) -> ExperimentConfig:
+    """The defaults with preset ``name``'s settings applied (and its name recorded)."""
+    from meflow.presets import preset_settings
+
+    return override(ExperimentConfig(), [*preset_settings(name), f"preset={name}"])
+
+
+def merge(obj: T, data: dict[str, Any] | None, where: str = "") -> T:
+    """``obj`` with the settings of a nested dict (a YAML file's) laid over it."""
+
+    def deep(base: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+        out = dict(base)
+        for k, v in new.items():
+            out[k] = deep(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        return out
+
+    if not data:
+        return obj
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where or type(obj).__name__}: expected a mapping")
+    return from_dict(type(obj), deep(to_dict(obj), data), where)
 
 
 def _resolve_type(tp: Any) -> Any:
@@ -206,6 +277,8 @@ def from_dict(cls: type[T], data: dict[str, Any] | None, where: str = "") -> T:
 
 
 def _coerce(path: str, value: Any, tp: Any) -> Any:
+    if tp is str and value is None:  # 'key=' on the command line: the empty string
+        return ""
     if tp is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
@@ -222,8 +295,8 @@ def to_dict(obj: Any) -> dict[str, Any]:
     return dataclasses.asdict(obj)
 
 
-def load_yaml(cls: type[T], path: str | Path) -> T:
-    """Reads a YAML file into ``cls``; errors name the file."""
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """The mapping a YAML settings file holds (empty for an empty file); errors name the file."""
     import yaml
 
     p = Path(path)
@@ -233,10 +306,20 @@ def load_yaml(cls: type[T], path: str | Path) -> T:
         raise ConfigError(f"{p}: cannot read config ({exc.strerror})") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: expected a mapping of settings, got {type(data).__name__}")
+    return data
+
+
+def load_yaml(cls: type[T], path: str | Path) -> T:
+    """Reads a YAML file into ``cls``; errors name the file."""
+    data = read_yaml(path)
     try:
         return from_dict(cls, data)
     except ConfigError as exc:
-        raise ConfigError(f"{p}: {exc}") from None
+        raise ConfigError(f"{Path(path)}: {exc}") from None
 
 
 def override(obj: T, assignments: typing.Sequence[str]) -> T:

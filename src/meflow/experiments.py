@@ -1,109 +1,32 @@
-"""Experiments on a feature cache: one cross-validated configuration, and the paper's grid.
+"""Experiments on a feature cache: the grid of a preset, and the final model of one input.
 
-The grid is {all, male, female} x {discrete, continuous}: each cell is a subject-grouped
-cross-validation of its own YOLO11 models; metrics come with 95% intervals from a bootstrap
-over subjects. A stratified cell is also compared with the pooled ('all') model on the same
-test samples (paired bootstrap), which tells whether a difference is more than noise.
+The grid is {all, male, female} x the preset's inputs (the paper's: the discrete and the
+continuous pseudo-image); each cell is a subject-independent cross-validation of its own
+classifiers (``cells.run_cell``), with the class prior on the same splits. Beside every
+subset the classical baselines (``evaluate.baselines``: logistic regression on the
+pseudo-images, MDMO with a linear SVM) run on the same cache and splits. A stratified cell is
+also compared with the pooled ('all') one on the same test samples (paired bootstrap).
+
+Gender exclusion, as in the paper: subjects the demographics table marks excluded and, where
+the table has its per-clip detail beside it (``TABLE.clips.csv``, written by meflow gender),
+clips whose gender confidence fell below the threshold are left out of every cell and counted.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from meflow.config import ExperimentConfig
+from meflow.cells import CellResult, compare_to_pooled, run_cell
+from meflow.config import BASELINES, ExperimentConfig
 from meflow.datasets.base import EMOTIONS
 from meflow.errors import MeflowError
 
-# Table 1 of the paper (micro ROC-AUC), for the column beside meflow's numbers.
-PAPER_TABLE1: dict[tuple[str, str], float] = {
-    ("all", "continuous"): 0.57,
-    ("all", "discrete"): 0.59,
-    ("male", "continuous"): 0.53,
-    ("male", "discrete"): 0.60,
-    ("female", "continuous"): 0.55,
-    ("female", "discrete"): 0.62,
-}
-ANGLES = ("discrete", "continuous")
-
-
-@dataclass
-class CellResult:
-    """One cross-validated configuration: its out-of-fold predictions and metrics."""
-
-    subset: str
-    angle: str
-    y: np.ndarray
-    probs: np.ndarray
-    subjects: np.ndarray
-    sample_ids: list[str]
-    fold: np.ndarray
-    metrics: dict[str, Any]
-    histories: list[list[dict[str, Any]]] = field(default_factory=list)
-
-    def row(self) -> dict[str, Any]:
-        """The results.json row of this cell."""
-        return {
-            "subset": self.subset,
-            "angle": self.angle,
-            **self.metrics,
-            "paper_micro_roc_auc": PAPER_TABLE1.get((self.subset, self.angle)),
-        }
-
-
-def evaluate_predictions(
-    y: np.ndarray, probs: np.ndarray, subjects: np.ndarray, n_boot: int, seed: int
-) -> dict[str, Any]:
-    """Metrics of out-of-fold predictions, with bootstrap intervals over subjects."""
-    from meflow.evaluation.bootstrap import bootstrap_ci
-    from meflow.evaluation.metrics import compute_metrics, micro_roc_auc
-
-    m = compute_metrics(y, probs)
-    ci = bootstrap_ci(y, probs, subjects, micro_roc_auc, n=n_boot, seed=seed) if n_boot else None
-    return {
-        "micro_roc_auc": m["micro_auc"],
-        "micro_roc_auc_ci": [ci.low, ci.high] if ci is not None else None,
-        "macro_roc_auc": m["macro_auc"],
-        "uf1": m["uf1"],
-        "uar": m["uar"],
-        "accuracy": m["accuracy"],
-        "n_samples": len(y),
-        "n_subjects": int(np.unique(subjects).size),
-        "class_counts": {EMOTIONS[c]: int((y == c).sum()) for c in range(len(EMOTIONS))},
-    }
-
-
-def run_cell(
-    images: np.ndarray,
-    y: np.ndarray,
-    subjects: np.ndarray,
-    sample_ids: list[str],
-    cfg: ExperimentConfig,
-    subset: str,
-    angle: str,
-    progress: bool = True,
-    log: Callable[[str], None] | None = None,
-) -> CellResult:
-    """Cross-validates one (subset, angle) configuration."""
-    from meflow.training.loop import cross_validate
-
-    n_subj = np.unique(subjects).size
-    ev = cfg.evaluate
-    if ev.protocol == "kfold" and n_subj < ev.folds:
-        raise MeflowError(f"subset {subset!r} has {n_subj} subjects, fewer than {ev.folds} folds")
-    tcfg = dataclasses.replace(cfg.train, angle=angle)
-    cv = cross_validate(images, y, subjects, tcfg, ev, progress=progress, log=log)
-    metrics = evaluate_predictions(y, cv.probs, subjects, ev.bootstrap, ev.seed)
-    metrics["fold_micro_roc_auc"] = cv.fold_micro_auc
-    metrics["best_epochs"] = cv.best_epochs
-    return CellResult(
-        subset, angle, y, cv.probs, subjects, sample_ids, cv.fold, metrics, cv.histories
-    )
+__all__ = ["CellResult", "reproduce", "subset_masks", "train_model"]
 
 
 def subset_masks(
@@ -122,47 +45,21 @@ def subset_masks(
     return masks
 
 
-def compare_to_pooled(
-    cells: dict[tuple[str, str], CellResult], n_boot: int, seed: int
-) -> list[dict[str, Any]]:
-    """Paired bootstrap: each stratified cell vs the pooled model on the same test samples."""
-    from meflow.evaluation.bootstrap import paired_bootstrap_diff
-    from meflow.evaluation.metrics import micro_roc_auc
+def excluded_clips(table: Path) -> dict[str, str]:
+    """{sample_id: reason} of the clips the table's per-clip detail (TABLE.clips.csv) excludes;
+    empty when there is none (a table given by hand decides per subject only)."""
+    import pandas as pd
 
-    rows = []
-    for (subset, angle), cell in cells.items():
-        pooled = cells.get(("all", angle))
-        if subset == "all" or pooled is None:
-            continue
-        index = {sid: i for i, sid in enumerate(pooled.sample_ids)}
-        take = np.array([index[s] for s in cell.sample_ids])
-        d = paired_bootstrap_diff(
-            cell.y,
-            cell.probs,
-            pooled.probs[take],
-            cell.subjects,
-            micro_roc_auc,
-            n=max(n_boot, 1),
-            seed=seed,
-        )
-        rows.append(
-            {
-                "subset": subset,
-                "angle": angle,
-                "stratified_micro_roc_auc": micro_roc_auc(cell.y, cell.probs),
-                "pooled_micro_roc_auc": micro_roc_auc(cell.y, pooled.probs[take]),
-                "difference": d.point,
-                "difference_ci": [d.low, d.high],
-                "verdict": (
-                    "stratified better"
-                    if d.low > 0
-                    else "pooled better"
-                    if d.high < 0
-                    else "no clear difference (interval spans 0)"
-                ),
-            }
-        )
-    return rows
+    clips = table.with_name(table.stem + ".clips.csv")
+    if not clips.exists():
+        return {}
+    try:
+        df = pd.read_csv(clips, dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise MeflowError(f"{clips}: cannot read the per-clip table ({exc})") from None
+    if "sample_id" not in df.columns or "excluded" not in df.columns:
+        raise MeflowError(f"{clips}: needs the columns sample_id and excluded")
+    return {s: e for s, e in zip(df["sample_id"], df["excluded"], strict=True) if e.strip()}
 
 
 def _with_cache_extract(cfg: ExperimentConfig, extract: dict[str, Any]) -> ExperimentConfig:
@@ -172,6 +69,35 @@ def _with_cache_extract(cfg: ExperimentConfig, extract: dict[str, Any]) -> Exper
     return dataclasses.replace(cfg, extract=from_dict(ExtractConfig, extract, "extract"))
 
 
+def _attributes(
+    feats: Any, table_path: Path, demographics: Path | None, stratify_by: str, say: Any
+) -> tuple[dict[str, str | None] | None, list[str], dict[str, str]]:
+    """(subject -> attribute or None, samples excluded by subject, samples excluded by clip)."""
+    from meflow.demographics import read_demographics
+
+    if not table_path.exists():
+        if demographics is not None:
+            raise MeflowError(f"{demographics}: no such demographics table")
+        say(f"no demographics table ({table_path} absent): only the 'all' rows are computed")
+        return None, [], {}
+    table = read_demographics(table_path, column=stratify_by)
+    missing = sorted(set(feats.subjects) - set(table.index))
+    if missing:
+        raise MeflowError(
+            f"{table_path}: {len(missing)} subject(s) of the cache are not in the "
+            f"table, e.g. {missing[0]!r}"
+        )
+    attribute = {
+        str(s): (None if v is None or v != v else str(v)) for s, v in table[stratify_by].items()
+    }
+    by_subject = [
+        sid for sid, s in zip(feats.sample_ids, feats.subjects, strict=True) if attribute[s] is None
+    ]
+    clips = excluded_clips(table_path) if stratify_by == "gender" else {}
+    by_clip = {s: r for s, r in clips.items() if s in set(feats.sample_ids)}
+    return attribute, by_subject, by_clip
+
+
 def reproduce(
     cache: Path,
     out: Path,
@@ -179,16 +105,17 @@ def reproduce(
     *,
     demographics: Path | None = None,
     stratify_by: str = "gender",
-    angles: tuple[str, ...] = ANGLES,
+    inputs: tuple[str, ...] | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
     only_all: bool = False,
+    executor: Any = None,
 ) -> dict[str, Any]:
     """Runs the grid on a cache and writes results.json/.md/.csv and the report into ``out``."""
     import time
 
-    from meflow.demographics import read_demographics
     from meflow.features.extract import load_features
+    from meflow.features.inputs import build_input
     from meflow.report import write_results
 
     say = log or print
@@ -196,56 +123,53 @@ def reproduce(
     feats = load_features(cache, cfg.train.min_valid)
     cfg = _with_cache_extract(cfg, feats.extract)
     table_path = demographics or (Path(cache) / "subjects.csv")
-    attribute: dict[str, str | None] | None = None
-    excluded: list[str] = []
-    if only_all:
-        pass
-    elif table_path.exists():
-        table = read_demographics(table_path, column=stratify_by)
-        missing = sorted(set(feats.subjects) - set(table.index))
-        if missing:
-            raise MeflowError(
-                f"{table_path}: {len(missing)} subject(s) of the cache are not in the "
-                f"table, e.g. {missing[0]!r}"
-            )
-        attribute = {
-            str(s): (None if v is None or v != v else str(v)) for s, v in table[stratify_by].items()
-        }
-        excluded = [
-            sid
-            for sid, s in zip(feats.sample_ids, feats.subjects, strict=True)
-            if attribute[s] is None
-        ]
-    elif demographics is not None:
-        raise MeflowError(f"{demographics}: no such demographics table")
-    else:
-        say(f"no demographics table ({table_path} absent): only the 'all' rows are computed")
+    attribute, excluded, by_clip = (
+        (None, [], {})
+        if only_all
+        else _attributes(feats, table_path, demographics, stratify_by, say)
+    )
     masks = subset_masks(feats.subjects, attribute, stratify_by)
-    cells: dict[tuple[str, str], CellResult] = {}
+    if by_clip:
+        keep = np.array([s not in by_clip for s in feats.sample_ids])
+        masks = {k: m & keep for k, m in masks.items()}
+        say(f"{len(by_clip)} clip(s) excluded: gender confidence below the threshold")
+    cells: dict[tuple[str, str, str], CellResult] = {}
     for subset, mask in masks.items():
         sub = feats.subset(mask)
-        for angle in angles:
+        batch = sub.batch()
+        n_subj = np.unique(sub.subjects).size
+        jobs = [(i, cfg.train.model, "model") for i in (inputs or cfg.train.inputs)]
+        jobs += [
+            (BASELINES[b][1], BASELINES[b][0], "baseline") for b in cfg.evaluate.baseline_names
+        ]
+        for input_name, model, role in jobs:
             say(
-                f"[{subset} / {angle}] {len(sub.labels)} samples from "
-                f"{np.unique(sub.subjects).size} subjects"
+                f"[{subset} / {input_name} / {model}] {len(sub.labels)} samples from "
+                f"{n_subj} subjects"
             )
-            cells[(subset, angle)] = run_cell(
-                sub.images(angle),
+            X = build_input(input_name, batch, cfg.train)
+            cells[(subset, input_name, model)] = run_cell(
+                X,
                 sub.labels,
                 sub.subjects,
                 sub.sample_ids,
                 cfg,
                 subset,
-                angle,
-                progress,
+                input_name,
+                model,
+                role,
+                progress and role == "model",
                 log,
+                executor,
             )
     comparisons = compare_to_pooled(cells, cfg.evaluate.bootstrap, cfg.evaluate.seed)
     summary = {
         "cache": str(cache),
+        "preset": cfg.preset,
         "demographics": str(table_path) if attribute is not None else None,
         "stratify_by": stratify_by,
         "excluded_samples": excluded,
+        "excluded_clips": [{"sample_id": s, "reason": r} for s, r in sorted(by_clip.items())],
         "skipped_samples": [{"sample_id": s, "reason": r} for s, r in feats.skipped],
         "seconds": time.perf_counter() - t0,
     }
@@ -257,7 +181,7 @@ def train_model(
     model_path: Path,
     cfg: ExperimentConfig,
     *,
-    angle: str | None = None,
+    input_name: str | None = None,
     subset: str = "all",
     demographics: Path | None = None,
     stratify_by: str = "gender",
@@ -266,13 +190,15 @@ def train_model(
 ) -> dict[str, Any]:
     """Trains one model on all samples of a cache (held-out subjects stop it early); saves it.
 
-    The model file carries the cache's extraction settings, so ``meflow predict`` processes new
-    videos exactly as the training data were processed.
+    The model file carries the cache's extraction settings and the frame rate of its
+    features, so ``meflow predict`` processes new videos exactly as the training data were.
     """
+    from meflow.config import to_dict
     from meflow.demographics import read_demographics
     from meflow.features.extract import load_features
+    from meflow.features.inputs import build_input
+    from meflow.models.classifiers import fit_classifier
     from meflow.training.checkpoint import save_checkpoint
-    from meflow.training.loop import fit
 
     feats = load_features(cache, cfg.train.min_valid)
     cfg = _with_cache_extract(cfg, feats.extract)
@@ -285,14 +211,19 @@ def train_model(
         feats = feats.subset(np.array([values.get(s) == subset for s in feats.subjects]))
         if len(feats.labels) == 0:
             raise MeflowError(f"no sample has {stratify_by} = {subset!r}")
-    angle = angle or cfg.train.angle
-    tcfg = dataclasses.replace(cfg.train, angle=angle)
-    res = fit(feats.images(angle), feats.labels, feats.subjects, tcfg, progress=progress, log=log)
-    from meflow.config import to_dict
-
+    name = input_name or cfg.train.inputs[0]
+    tcfg = dataclasses.replace(cfg.train, input=name)
+    X = build_input(name, feats.batch(), tcfg)
+    res = fit_classifier(
+        tcfg.model, X, feats.labels, feats.subjects, tcfg, len(EMOTIONS), progress, log
+    )
+    if res.module is None:
+        raise MeflowError(f"train.model={tcfg.model} is a reference and cannot be saved")
     meta = {
         "classes": list(EMOTIONS),
-        "angle": angle,
+        "input": name,
+        "classifier": tcfg.model,
+        "preset": cfg.preset,
         "subset": subset,
         "stratify_by": stratify_by,
         "extract": feats.extract,
@@ -301,7 +232,7 @@ def train_model(
         "n_samples": len(feats.labels),
         "n_subjects": int(np.unique(feats.subjects).size),
         "best_epoch": res.best_epoch,
-        "fps": 30.0,
+        "fps": float(feats.extract["features"]["fps"]),
     }
-    save_checkpoint(model_path, res.model, meta)
+    save_checkpoint(model_path, res.module, meta)
     return meta

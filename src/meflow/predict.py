@@ -61,8 +61,23 @@ class LoadedModel:
         return [str(c) for c in self.meta["classes"]]
 
     @property
-    def angle(self) -> str:
-        return str(self.meta.get("angle", "discrete"))
+    def input(self) -> str:
+        """The model input it was trained on (files before inputs existed: a pseudo-image)."""
+        return str(self.meta.get("input") or f"pseudo-{self.meta.get('angle', 'discrete')}")
+
+    @property
+    def train(self) -> Any:
+        """Its training settings (the model input's own settings, e.g. train.bins)."""
+        from meflow.config import TrainConfig, from_dict
+
+        known = {f for f in TrainConfig.__dataclass_fields__}
+        given = self.meta.get("train") or {}
+        return from_dict(TrainConfig, {k: v for k, v in given.items() if k in known})
+
+    @property
+    def min_valid(self) -> float:
+        """The valid share its training samples needed (train.min_valid): a window's too."""
+        return float((self.meta.get("train") or {}).get("min_valid", DEFAULT_MIN_VALID))
 
     @property
     def fps(self) -> float:
@@ -140,12 +155,21 @@ def load_model(path: str | Path) -> LoadedModel:
             "re-extract its data with this meflow (meflow extract, a new --out) and retrain, "
             "or use a meflow of that version"
         )
+    if cfg.flow.reference != "previous":
+        raise MeflowError(
+            f"{p}: the model was trained on flow against each window's first frame "
+            "(flow.reference=first), which a sliding window cannot give without one flow per "
+            "frame and window; train it on frame-to-frame flow for meflow predict"
+        )
     classes = meta.get("classes")
     if not isinstance(classes, list) or len(classes) != getattr(model, "num_classes", len(classes)):
         raise MeflowError(f"{p}: the model file's class list does not match its network")
-    if meta.get("angle", "discrete") not in ("discrete", "continuous"):
-        raise MeflowError(f"{p}: unknown pseudo-image kind {meta.get('angle')!r}")
-    return LoadedModel(model, meta, cfg, p)
+    from meflow.features.inputs import INPUTS
+
+    loaded = LoadedModel(model, meta, cfg, p)
+    if loaded.input not in INPUTS:
+        raise MeflowError(f"{p}: unknown model input {loaded.input!r}")
+    return loaded
 
 
 def check_settings(loaded: LoadedModel, assignments: Sequence[str]) -> None:
@@ -406,13 +430,21 @@ def predict_video(
     if used < need:
         raise MeflowError(_too_short(src_path, used, decoded[0], need, src_fps, model_fps))
     t0 = time.perf_counter()
+    from meflow.features.inputs import build_input
     from meflow.features.windows import pseudo_images
 
     f = cfg.features
     discrete, continuous = pseudo_images(feats.angle, valid, f.sectors, feats.vector, f.noise_floor)
-    image = discrete if loaded.angle == "discrete" else continuous
     starts = window_starts(used - 1, window, stride)
-    X = np.stack([image[:, s : s + window] for s in starts])
+    batch = {
+        "pseudo_discrete": np.stack([discrete[:, s : s + window] for s in starts]),
+        "pseudo_continuous": np.stack([continuous[:, s : s + window] for s in starts]),
+        **{
+            k: np.stack([a[s : s + window] for s in starts])
+            for k, a in (("vector", feats.vector), ("main", feats.main), ("valid", valid))
+        },
+    }
+    X = build_input(loaded.input, batch, loaded.train)
     frac = np.array([valid[s : s + window].mean() for s in starts])
     ok = frac >= min_valid - 1e-12
     distinct = np.array([1.0 - repeated[s : s + window].mean() for s in starts])
@@ -571,7 +603,8 @@ def write_outputs(
         "window": loaded.extract.features.window,
         "stride": stride,
         "min_valid": min_valid,
-        "angle": loaded.angle,
+        "input": loaded.input,
+        "classifier": loaded.meta.get("classifier", "yolo11"),
         "extract": to_dict(loaded.extract),
         "features_version": FEATURES_VERSION,
         "notes": result.notes,

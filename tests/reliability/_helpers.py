@@ -40,6 +40,7 @@ def fake_sample(k: int, rng: np.random.Generator, pairs: int = 64) -> dict[str, 
         "main": vec.copy(),
         "valid": valid,
         "frame_valid": np.ones(pairs + 1, bool),
+        "frames": np.arange(pairs + 1, dtype=np.int32),
         "pseudo_discrete": disc,
         "pseudo_continuous": cont,
     }
@@ -74,6 +75,9 @@ def write_fake_cache(cache: Path, subjects: int = 4, per_class: int = 2, seed: i
                         "clip": f"c{k}{i}",
                         "emotion": emotion,
                         "label": k,
+                        "onset": 16,
+                        "apex": 32,
+                        "offset": 48,
                     },
                 )
     return cache

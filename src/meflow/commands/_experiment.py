@@ -18,13 +18,24 @@ def add_experiment_settings(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, help="training epochs (upper bound with early stopping)")
     p.add_argument("--folds", type=int, help="subject-grouped folds (default 5)")
     p.add_argument(
-        "--protocol", choices=("kfold", "loso"), help="kfold (default) or leave-one-subject-out"
+        "--protocol", choices=("kfold", "loso"), help="loso (default) or subject-grouped kfold"
     )
     p.add_argument("--seed", type=int, help="seed of splits, initialisation and bootstrap")
     p.add_argument(
         "--device", choices=("auto", "cpu", "cuda"), help="default auto: CUDA when present"
     )
     add_set_option(p, "any setting, e.g. --set train.imbalance=balanced-sampler")
+    p.add_argument(
+        "--preset",
+        help="named settings: recommended (default) or paper (the published method exactly)",
+    )
+    p.add_argument("--model", help="classifier: logreg (default), yolo11, gru, svm")
+    p.add_argument(
+        "--input",
+        help="what the classifier sees: vector-bins (default), pseudo-discrete, "
+        "pseudo-continuous, vector-series, mdmo (a comma list makes grid columns)",
+    )
+    p.add_argument("--seeds", type=int, help="repeat the cross-validation with this many seeds")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -81,11 +92,19 @@ def settle_extract(
 
     have = read_manifest(cache)["extract"]
     flat = _flatten(have)
-    asked = {
-        k.removeprefix("extract."): v
-        for k, v in explicit_settings(args).items()
-        if k.startswith("extract.")
-    }
+    asked: dict[str, Any] = {}
+    preset = getattr(args, "preset", None)
+    if preset:  # a preset named on the command line brings its extraction settings
+        from meflow.config import to_dict, with_preset
+
+        asked.update(_flatten(to_dict(with_preset(preset).extract)))
+    asked.update(
+        {
+            k.removeprefix("extract."): v
+            for k, v in explicit_settings(args).items()
+            if k.startswith("extract.")
+        }
+    )
     diffs = [
         f"extract.{k} is {flat.get(k)!r} in the cache, {v!r} asked"
         for k, v in asked.items()
@@ -94,31 +113,49 @@ def settle_extract(
     if diffs:
         raise MeflowError(
             f"{cache} was extracted with other settings ({'; '.join(diffs)}): the features "
-            "are the cache's; re-extract with them (meflow extract --set ..., a new --out) or "
-            "drop them here"
+            "are the cache's; re-extract with them (meflow extract --preset/--set ..., a new "
+            "--out) or drop them here"
         )
     return dataclasses.replace(cfg, extract=from_dict(ExtractConfig, have, "extract"))
 
 
 def experiment_settings(args: argparse.Namespace) -> ExperimentConfig:
-    """The ExperimentConfig of the command line (YAML, then shortcuts, then --set)."""
-    from meflow.config import load_yaml, override
+    """The ExperimentConfig of the command line: defaults, the preset (--preset, or the YAML
+    file's ``preset``), the YAML file, the shortcut options, then --set."""
+    from meflow.config import merge, override, read_yaml, with_preset
+    from meflow.errors import ConfigError
+    from meflow.presets import DEFAULT_PRESET
 
-    cfg = (
-        load_yaml(ExperimentConfig, args.config)
-        if getattr(args, "config", None)
-        else ExperimentConfig()
-    )
+    data = read_yaml(args.config) if getattr(args, "config", None) else {}
+    name = getattr(args, "preset", None) or data.get("preset") or DEFAULT_PRESET
+    cfg = with_preset(str(name))
+    try:
+        cfg = merge(cfg, {k: v for k, v in data.items() if k != "preset"})
+    except ConfigError as exc:
+        raise ConfigError(f"{args.config}: {exc}") from None
     sets = list(getattr(args, "overrides", []) or [])
-    for opt, key in (
+    shortcuts = [
         ("scale", "train.scale"),
         ("epochs", "train.epochs"),
         ("folds", "evaluate.folds"),
         ("protocol", "evaluate.protocol"),
         ("device", "train.device"),
-    ):
-        if getattr(args, opt, None) is not None:
-            sets.append(f"{key}={getattr(args, opt)}")
+        ("model", "train.model"),
+        ("input", "train.input"),
+        ("seeds", "evaluate.seeds"),
+    ]
+    front = [f"{key}={getattr(args, opt)}" for opt, key in shortcuts if getattr(args, opt, None)]
     if getattr(args, "seed", None) is not None:
-        sets += [f"train.seed={args.seed}", f"evaluate.seed={args.seed}"]
+        front += [f"train.seed={args.seed}", f"evaluate.seed={args.seed}"]
+    sets = front + sets  # --set wins over a shortcut
     return override(cfg, sets) if sets else cfg
+
+
+def print_comparisons(result: dict[str, Any]) -> None:
+    """The stratified-vs-pooled lines of a grid's result, one per stratified model row."""
+    for c in result["comparisons"]:
+        lo, hi = c["difference_ci"]
+        print(
+            f"{c['subset']:>7} / {c['input']} / {c['model']} vs all: {c['difference']:+.3f} "
+            f"[{lo:+.3f}, {hi:+.3f}]  {c['verdict']}"
+        )

@@ -17,7 +17,11 @@ HELP = "cross-validate one configuration (subject-independent) and write its met
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache", type=Path, required=True, help="feature cache made by meflow extract")
     p.add_argument("--out", type=Path, required=True, help="run folder")
-    p.add_argument("--angle", choices=("discrete", "continuous"), help="default: train.angle")
+    p.add_argument(
+        "--angle",
+        choices=("discrete", "continuous"),
+        help="shortcut for --input pseudo-discrete / pseudo-continuous",
+    )
     add_experiment_settings(p)
 
 
@@ -27,14 +31,14 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = settle_extract(experiment_settings(args), args, args.cache)
     ensure_writable(args.out)  # fail now, not after the training
-    angle = args.angle or cfg.train.angle
-    # One cell: the pooled subset, one angle variant; demographics are not needed.
+    inputs = (f"pseudo-{args.angle}",) if args.angle else cfg.train.inputs[:1]
+    # One cell: the pooled subset, one input (and the references); no demographics needed.
     result = reproduce(
         args.cache,
         args.out,
         cfg,
         demographics=None,
-        angles=(angle,),
+        inputs=inputs,
         progress=not args.quiet,
         only_all=True,
     )

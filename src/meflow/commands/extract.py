@@ -18,6 +18,11 @@ def add_extract_settings(p: argparse.ArgumentParser) -> None:
         type=Path,
         help="YAML file of extraction settings (sections preprocess, face, flow, features)",
     )
+    p.add_argument(
+        "--preset",
+        help="the extraction settings of a preset: recommended (default) or paper (the "
+        "published method: arithmetic mean angle, no head-motion compensation)",
+    )
     p.add_argument("--flow", help="optical-flow backend: dis (default), farneback, tvl1, lk-dense")
     p.add_argument(
         "--angle-average",
@@ -51,9 +56,19 @@ def setting_assignments(args: argparse.Namespace) -> list[str]:
 
 def extract_settings(args: argparse.Namespace) -> ExtractConfig:
     """The ExtractConfig of the command line (YAML, then shortcuts, then --set)."""
-    from meflow.config import load_yaml, override
+    from meflow.config import override
 
-    cfg = load_yaml(ExtractConfig, args.config) if args.config else ExtractConfig()
+    base = ExtractConfig()
+    if getattr(args, "preset", None):
+        from meflow.config import with_preset
+
+        base = with_preset(args.preset).extract
+    if args.config:
+        from meflow.config import merge, read_yaml
+
+        cfg = merge(base, read_yaml(args.config))
+    else:
+        cfg = base
     sets = setting_assignments(args)
     cfg = override(cfg, sets) if sets else cfg
     from meflow.flow import get_flow

@@ -47,8 +47,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--min-valid",
         type=float,
-        default=0.9,
-        help="fraction of a window's frame pairs that must be valid (default 0.9)",
+        help="fraction of a window's frame pairs that must be valid (default: the share the "
+        "model's training samples needed, train.min_valid, 0.9 unless set)",
     )
     p.add_argument(
         "--fps",
@@ -82,12 +82,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.stride < 1:
         raise MeflowError(f"--stride must be at least 1, got {args.stride}")
-    if not 0.0 <= args.min_valid <= 1.0:
+    if args.min_valid is not None and not 0.0 <= args.min_valid <= 1.0:
         raise MeflowError(f"--min-valid must be in [0, 1], got {args.min_valid}")
     if args.fps is not None and args.fps <= 0:
         raise MeflowError(f"--fps must be positive, got {args.fps}")
     loaded = load_model(args.model)
     check_settings(loaded, setting_assignments(args))
+    min_valid = loaded.min_valid if args.min_valid is None else args.min_valid
 
     from meflow.features.sequence import SequenceExtractor
 
@@ -102,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
                     loaded,
                     args.out,
                     args.stride,
-                    min_valid=args.min_valid,
+                    min_valid=min_valid,
                     fps=args.fps,
                     name=name,
                     figure=not args.no_figure,

@@ -8,6 +8,7 @@ from pathlib import Path
 from meflow.commands._experiment import (
     add_experiment_settings,
     experiment_settings,
+    print_comparisons,
     settle_extract,
 )
 
@@ -42,10 +43,6 @@ def run(args: argparse.Namespace) -> int:
     )
     print()
     print(result["table"])
-    for c in result["comparisons"]:
-        print(
-            f"{c['subset']:>7} / {c['angle']:<10} vs all: {c['difference']:+.3f} "
-            f"[{c['difference_ci'][0]:+.3f}, {c['difference_ci'][1]:+.3f}]  {c['verdict']}"
-        )
+    print_comparisons(result)
     print(f"\nresults: {args.out / 'results.json'}   report: {args.out / 'report.md'}")
     return 0

@@ -11,13 +11,17 @@ from meflow.commands._experiment import (
     settle_extract,
 )
 
-HELP = "train one YOLO11 model on all samples of a cache and save it (safetensors + settings)"
+HELP = "train one model on all samples of a cache and save it (safetensors + settings)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache", type=Path, required=True, help="feature cache made by meflow extract")
     p.add_argument("--out", type=Path, required=True, help="model file to write (.safetensors)")
-    p.add_argument("--angle", choices=("discrete", "continuous"), help="default: train.angle")
+    p.add_argument(
+        "--angle",
+        choices=("discrete", "continuous"),
+        help="shortcut for --input pseudo-discrete / pseudo-continuous",
+    )
     p.add_argument(
         "--subset", default="all", help="all (default), or a value of --stratify-by, e.g. female"
     )
@@ -43,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         args.cache,
         args.out,
         cfg,
-        angle=args.angle,
+        input_name=f"pseudo-{args.angle}" if args.angle else None,
         subset=args.subset,
         demographics=args.demographics,
         stratify_by=args.stratify_by,
@@ -51,6 +55,6 @@ def run(args: argparse.Namespace) -> int:
     )
     print(
         f"model: {args.out} ({meta['n_samples']} samples from {meta['n_subjects']} subjects, "
-        f"{meta['angle']} angles, best epoch {meta['best_epoch']})"
+        f"{meta['classifier']} on {meta['input']}, best epoch {meta['best_epoch']})"
     )
     return 0

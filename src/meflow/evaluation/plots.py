@@ -174,3 +174,35 @@ def plot_training_curves(histories: Sequence[Sequence[dict[str, Any]]], path: st
     else:
         ax_auc.text(0.5, 0.5, "no validation subjects", ha="center", transform=ax_auc.transAxes)
     return _save(fig, path)
+
+
+def plot_versus_prior(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
+    """The path written: every results row's micro AUC with its 95% interval (bars), its class
+    prior on the same splits (a black tick) and the paper's value where there is one (a
+    red diamond). A row is only worth its distance from its tick."""
+    plt = _pyplot()
+    labels = [
+        f"{r['subset']} / {r['input']} / {r['model']}"
+        + (" *" if r.get("role") == "baseline" else "")
+        for r in rows
+    ]
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(rows) + 1.4))
+    ypos = np.arange(len(rows))[::-1]
+    auc = np.array([r["micro_roc_auc"] for r in rows], dtype=np.float64)
+    ci = np.array([r.get("micro_roc_auc_ci") or [np.nan, np.nan] for r in rows], dtype=np.float64)
+    colours = ["#7f7f7f" if r.get("role") == "baseline" else "#1f77b4" for r in rows]
+    ax.barh(ypos, auc, color=colours, alpha=0.8)
+    err = np.vstack([auc - ci[:, 0], ci[:, 1] - auc])
+    ax.errorbar(auc, ypos, xerr=np.nan_to_num(err), fmt="none", ecolor="black", lw=1)
+    prior = np.array([r.get("prior_micro_roc_auc", np.nan) for r in rows], dtype=np.float64)
+    ax.scatter(prior, ypos, marker="|", s=300, color="black", label="class prior (same splits)")
+    paper = np.array([r.get("paper_micro_roc_auc") or np.nan for r in rows], dtype=np.float64)
+    if np.isfinite(paper).any():
+        ax.scatter(paper, ypos, marker="D", color="#d62728", label="paper's Table 1")
+    ax.set_yticks(ypos, labels, fontsize=8)
+    ax.set(
+        xlim=(0.4, 1.0), xlabel="micro ROC-AUC (95% interval)", title="Every row beside its prior"
+    )
+    ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)

@@ -445,12 +445,21 @@ class FeatureSet:
     extract: dict[str, Any]
     skipped: list[tuple[str, str]]
     features_version: int = 1  # of the cache (meflow.features.FEATURES_VERSION)
-    # SERIES stacked: angle, magnitude (N, 64, 42), vector, main (N, 64, 42, 2), valid (N, 64)
+    # SERIES stacked: angle, magnitude (N, 64, 42), vector, main (N, 64, 42, 2), valid (N, 64),
+    # and expression (N, 64): the pairs inside the labelled onset..offset
     series: dict[str, np.ndarray] = field(default_factory=dict)
     clips: list[str] = field(default_factory=list)  # (N,) the clip of each sample
 
     def images(self, angle: str) -> np.ndarray:
         return self.discrete if angle == "discrete" else self.continuous
+
+    def batch(self) -> dict[str, np.ndarray]:
+        """The samples as a batch of windows for ``features.inputs.build_input``."""
+        return {
+            "pseudo_discrete": self.discrete,
+            "pseudo_continuous": self.continuous,
+            **self.series,
+        }
 
     def subset(self, mask: np.ndarray) -> FeatureSet:
         idx = np.flatnonzero(mask)
@@ -496,7 +505,7 @@ def load_features(cache: Path, min_valid: float = 0.9) -> FeatureSet:
     doc = read_manifest(cache)
     extract = doc["extract"]
     disc, cont, labels, subjects, ids, clips, skipped = [], [], [], [], [], [], []
-    series: dict[str, list[np.ndarray]] = {k: [] for k in SERIES}
+    series: dict[str, list[np.ndarray]] = {k: [] for k in (*SERIES, "expression")}
     for f in sorted((cache / "samples").glob("*.npz")):
         arrays, meta = load_npz(f)
         sid = meta.get("sample_id", f.stem)
@@ -511,6 +520,8 @@ def load_features(cache: Path, min_valid: float = 0.9) -> FeatureSet:
         cont.append(arrays["pseudo_continuous"])
         for k in SERIES:
             series[k].append(arrays[k])
+        fr = arrays["frames"]  # the expression's pairs: inside onset..offset
+        series["expression"].append((fr[:-1] >= meta["onset"]) & (fr[1:] <= meta["offset"]))
         labels.append(int(meta["label"]))
         subjects.append(str(meta["subject"]))
         clips.append(str(meta.get("clip", "")))

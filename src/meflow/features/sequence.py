@@ -230,27 +230,33 @@ class SequenceExtractor:
         nan_vec = np.full((N_REGIONS, 2), np.nan, dtype=np.float32)
         nan_stats = RegionStats(nan_row, nan_row, nan_vec, nan_vec)
 
+        ref_first = cfg.flow.reference == "first"
+
+        def landmarks_at(i: int) -> tuple[np.ndarray, bool]:
+            # frame i's landmarks: its own when detected (fill_gaps keeps detected frames as
+            # they are); otherwise raw[i-lag .. i+lag] holds every detection the gap filling
+            # of frame i can use
+            if found[i]:
+                return raw[i], True
+            lo = max(0, i - lag)
+            pts, oks = fill_gaps(np.stack(raw[lo : i + lag + 1]), max_gap)
+            return pts[i - lo], bool(oks[i - lo])
+
         def features_of(
             u: int, flow: Callable[..., np.ndarray], tm: dict[str, float]
         ) -> tuple[RegionStats, bool]:
-            # pair (u-1, u): both detected -> their own landmarks (fill_gaps keeps detected
-            # frames as they are); otherwise raw[u-1-lag .. u+lag] holds every detection the
-            # gap filling can use
-            if found[u - 1] and found[u]:
-                pa, pb, ok = raw[u - 1], raw[u], True
-            else:
-                lo = max(0, u - 1 - lag)
-                pts, oks = fill_gaps(np.stack(raw[lo : u + lag + 1]), max_gap)
-                pa, pb = pts[u - 1 - lo], pts[u - lo]
-                ok = bool(oks[u - 1 - lo] and oks[u - lo])
-            g0, g1 = grays.get(u - 1), grays.get(u)
-            if ok and g0 is not None and g1 is not None:
+            # pair (u-1, u), or (0, u) against the sequence's first frame (flow.reference)
+            a = 0 if ref_first else u - 1
+            (pa, ok_a), (pb, ok_b) = landmarks_at(a), landmarks_at(u)
+            g0, g1 = grays.get(a), grays.get(u)
+            if ok_a and ok_b and g0 is not None and g1 is not None:
                 return cast(RegionStats, self._pair(g0, g1, pa, pb, tm, False, flow)), True
             return nan_stats, False
 
         def pair_at(u: int) -> None:
             rows.append(features_of(u, self.flow, timings))
-            grays.pop(u - 1, None)
+            if not (ref_first and u == 1):  # the reference frame stays for every pair
+                grays.pop(u - 1, None)
 
         def last_pairs(lo: int, hi: int) -> None:
             # pairs lo..hi-1 once every frame is in: the landmark thread is done, so a second

@@ -1,5 +1,37 @@
-"""The YOLO11 classification network and the model registry."""
+"""The networks meflow trains and saves (YOLO11, a linear head, a temporal GRU): one registry.
 
-from meflow.models.yolo import MODELS, SCALES, YoloClassifier, build_model, prepare_input
+``MODELS[arch](**params)`` rebuilds a network from the ``architecture()`` dict its checkpoint
+records (``arch`` plus the constructor's parameters); a new architecture is one more entry.
+"""
 
-__all__ = ["MODELS", "SCALES", "YoloClassifier", "build_model", "prepare_input"]
+from collections.abc import Callable
+from typing import Any
+
+from torch import nn
+
+from meflow.models.nets import LinearHead, TemporalGRU
+from meflow.models.yolo import SCALES, YoloClassifier, build_model, prepare_input
+
+MODELS: dict[str, Callable[..., nn.Module]] = {
+    "yolo11": build_model,
+    "linear": LinearHead,
+    "gru": TemporalGRU,
+}
+
+
+def rebuild(architecture: dict[str, Any]) -> nn.Module:
+    """The freshly built network an ``architecture()`` dict describes."""
+    params = {k: v for k, v in architecture.items() if k != "arch"}
+    return MODELS[str(architecture["arch"])](**params)
+
+
+__all__ = [
+    "MODELS",
+    "SCALES",
+    "LinearHead",
+    "TemporalGRU",
+    "YoloClassifier",
+    "build_model",
+    "prepare_input",
+    "rebuild",
+]

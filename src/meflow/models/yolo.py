@@ -76,10 +76,6 @@ def build_model(scale: str = "s", num_classes: int = 6, in_channels: int = 1) ->
     return YoloClassifier(net, scale, num_classes, in_channels)
 
 
-# The model registry: a new architecture is one more entry here.
-MODELS = {ARCH: build_model}
-
-
 def prepare_input(x_uint8: np.ndarray, pad_to: int | None = None) -> torch.Tensor:
     """The float tensor (N, 1, H, W) in [0, 1] the network takes, from uint8 (N, 42, 64) images.
 

@@ -22,7 +22,7 @@ from torch import nn
 from meflow.datasets.base import EMOTIONS
 from meflow.errors import MeflowError
 from meflow.features.cache import plain_mode, temp_beside
-from meflow.models.yolo import MODELS
+from meflow.models import MODELS, rebuild
 
 FORMAT_VERSION = 1
 _KEY_VERSION = "meflow.format_version"
@@ -146,9 +146,10 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     arch = meta.get("model")
     if not isinstance(arch, dict) or arch.get("arch") not in MODELS:
         raise MeflowError(f"{p}: unknown network {arch!r} (known: {', '.join(MODELS)})")
-    model = MODELS[arch["arch"]](
-        scale=arch["scale"], num_classes=arch["num_classes"], in_channels=arch["in_channels"]
-    )
+    try:
+        model = rebuild(arch)
+    except (TypeError, ValueError, MeflowError) as exc:
+        raise MeflowError(f"{p}: cannot rebuild the {arch['arch']} network ({exc})") from None
     try:
         model.load_state_dict(tensors, strict=True)
     except RuntimeError as exc:

@@ -26,7 +26,6 @@ from meflow.config import EvalConfig, TrainConfig
 from meflow.datasets.base import EMOTIONS
 from meflow.errors import MeflowError
 from meflow.evaluation.metrics import micro_roc_auc
-from meflow.models.yolo import build_model, prepare_input
 from meflow.training.splits import (
     MIN_VALIDATION_SUBJECTS,
     group_kfold,
@@ -108,9 +107,10 @@ def class_weights(y: np.ndarray, num_classes: int) -> np.ndarray:
 
 
 def _check_data(X: np.ndarray, y: np.ndarray, groups: np.ndarray, num_classes: int) -> None:
-    if X.ndim != 3 or X.dtype != np.uint8:
+    if X.ndim < 2 or not (X.dtype == np.uint8 or np.issubdtype(X.dtype, np.floating)):
         raise MeflowError(
-            f"X must be uint8 pseudo-images (N, regions, frames), got {X.dtype} {X.shape}"
+            "X must be uint8 pseudo-images (N, regions, frames) or float model inputs "
+            f"(N, ...), got {X.dtype} {X.shape}"
         )
     if y.shape != (X.shape[0],) or groups.shape != (X.shape[0],):
         raise MeflowError(
@@ -191,10 +191,19 @@ def _predict_tensor(
     return torch.cat(out).double().numpy()
 
 
+def _arch(model: nn.Module) -> str:
+    arch = getattr(model, "architecture", None)
+    return str(arch()["arch"]) if callable(arch) else "yolo11"
+
+
 def predict_proba(model: nn.Module, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Softmax probabilities (N, C) of uint8 pseudo-images (N, 42, 64), on the model's device."""
-    device = next(model.parameters()).device
-    x = prepare_input(X)
+    """Softmax probabilities (N, C) of model inputs (uint8 pseudo-images (N, 42, 64) for
+    YOLO11), on the model's device."""
+    from meflow.models.classifiers import to_tensor
+
+    tensors = [*model.parameters(), *model.buffers()]
+    device = tensors[0].device if tensors else torch.device("cpu")
+    x = to_tensor(_arch(model), X)
     if x.shape[0] == 0:
         nc = getattr(model, "num_classes", len(EMOTIONS))
         return np.zeros((0, nc))
@@ -248,7 +257,11 @@ def fit(
         ]
         say(f"classes absent from this training set: {', '.join(missing)}")
 
-    x_all = prepare_input(X)
+    from meflow.models.classifiers import network_builder, to_tensor
+
+    kind = cfg.model if cfg.model in ("yolo11", "gru") else "yolo11"
+    x_all = to_tensor(kind, X)
+    build = network_builder(kind, X, nc)
     x_tr = x_all[torch.from_numpy(tr_idx)].to(device)
     y_tr_t = torch.from_numpy(y_tr).to(device)
     x_val = x_all[torch.from_numpy(val_idx)]
@@ -257,7 +270,7 @@ def fit(
     with torch.random.fork_rng(devices=devices), _deterministic(device):
         torch.manual_seed(cfg.seed)
         gen = torch.Generator().manual_seed(cfg.seed)
-        model = build_model(cfg.scale, nc, 1).to(device)
+        model = build(cfg.scale).to(device)
 
         weight = None
         if cfg.imbalance == "weighted-loss":
@@ -356,6 +369,29 @@ def _format(e: dict[str, Any]) -> str:
     return s
 
 
+def run_fold(
+    X: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    tr: np.ndarray,
+    te: np.ndarray,
+    train_cfg: TrainConfig,
+    f: int,
+    num_classes: int,
+    progress: bool = False,
+    log: Log | None = None,
+) -> tuple[np.ndarray, Any]:
+    """(test probabilities, the fitted classifier) of fold ``f``: trained on ``tr`` with seed
+    ``train_cfg.seed + f``, applied to ``te``."""
+    from meflow.models.classifiers import fit_classifier
+
+    cfg_f = dataclasses.replace(train_cfg, seed=train_cfg.seed + f)
+    res = fit_classifier(
+        cfg_f.model, X[tr], y[tr], groups[tr], cfg_f, num_classes, progress=progress, log=log
+    )
+    return res.predict_proba(X[te]), res
+
+
 def cross_validate(
     X: np.ndarray,
     y: np.ndarray,
@@ -391,9 +427,7 @@ def cross_validate(
             f"fold {f + 1}/{len(splits)}: {tr.size} training, {te.size} test images, "
             f"{np.unique(groups[te]).size} test subject(s)"
         )
-        cfg_f = dataclasses.replace(train_cfg, seed=train_cfg.seed + f)
-        res = fit(X[tr], y[tr], groups[tr], cfg_f, progress=progress, log=log, num_classes=nc)
-        probs[te] = predict_proba(res.model, X[te])
+        probs[te], res = run_fold(X, y, groups, tr, te, train_cfg, f, nc, progress, log)
         fold[te] = f
         histories.append(res.history)
         best_epochs.append(res.best_epoch)

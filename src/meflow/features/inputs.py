@@ -1,0 +1,102 @@
+"""What a classifier sees of a window: the model inputs, built from a window's per-pair series.
+
+A *batch* is a dict of arrays for N windows of W frame pairs each, as the cache stores them
+(``FeatureSet.batch``) or as ``meflow predict`` cuts them from a video:
+
+- ``pseudo_discrete``, ``pseudo_continuous``: (N, 42, W) uint8, the paper's pseudo-images
+- ``vector``, ``main``: (N, W, 42, 2) float32, each region's mean flow vector and MDMO vector
+- ``valid``: (N, W) bool; ``expression``: (N, W) bool, the pairs inside onset..offset where the
+  labels give them (all valid pairs otherwise)
+
+An input (registry ``INPUTS``, the setting ``train.input``) turns a batch into the array a
+classifier takes. Adding one means adding one entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from meflow.errors import MeflowError
+
+Batch = dict[str, np.ndarray]
+InputFn = Callable[[Batch, Any], np.ndarray]
+
+
+def _pseudo(kind: str) -> InputFn:
+    def build(batch: Batch, cfg: Any) -> np.ndarray:
+        return batch[f"pseudo_{kind}"]
+
+    return build
+
+
+def vector_bins(batch: Batch, cfg: Any) -> np.ndarray:
+    """(N, B, 42, 2) float32: the regions' mean flow vectors summed over B equal stretches of
+    the window (B = ``cfg.bins``): how far each region moved in each stretch (px). No flow
+    (an invalid pair, a region without pixels) adds nothing."""
+    v = np.nan_to_num(np.asarray(batch["vector"], dtype=np.float32))
+    v = v * np.asarray(batch["valid"], dtype=np.float32)[:, :, None, None]
+    n, w = v.shape[:2]
+    bins = int(getattr(cfg, "bins", 8))
+    if w % bins:
+        raise MeflowError(f"train.bins={bins} does not divide the window of {w} pairs")
+    return np.ascontiguousarray(v.reshape(n, bins, w // bins, *v.shape[2:]).sum(axis=2))
+
+
+def vector_series(batch: Batch, cfg: Any) -> np.ndarray:
+    """(N, W, 42, 2) float32: the regions' mean flow vectors of every pair (0 where none)."""
+    v = np.nan_to_num(np.asarray(batch["vector"], dtype=np.float32))
+    return np.ascontiguousarray(v * np.asarray(batch["valid"], np.float32)[:, :, None, None])
+
+
+def mdmo(batch: Batch, cfg: Any) -> np.ndarray:
+    """(N, 2R) float64: the MDMO feature (Liu et al. 2016) of each window.
+
+    Per region, the main-direction mean vectors of the expression's pairs (onset..offset where
+    known) are averaged in polar form: mean length rho and mean angle theta (as the paper
+    averages them); rho is divided by the largest rho of the window. Feature (rho_1..rho_R,
+    theta_1..theta_R).
+    """
+    main = np.asarray(batch["main"], dtype=np.float64)
+    use = np.asarray(batch.get("expression", batch["valid"]), bool) & np.asarray(
+        batch["valid"], bool
+    )
+    rho = np.hypot(main[..., 0], main[..., 1])
+    theta = np.mod(np.arctan2(-main[..., 1], main[..., 0]), 2 * np.pi)
+    w = use[:, :, None] & np.isfinite(rho)
+    count = np.maximum(w.sum(axis=1), 1)
+    r = np.where(w, rho, 0.0).sum(axis=1) / count
+    t = np.where(w, theta, 0.0).sum(axis=1) / count
+    r = r / np.maximum(r.max(axis=1, keepdims=True), 1e-12)
+    return np.concatenate([r, t], axis=1)
+
+
+INPUTS: dict[str, InputFn] = {
+    "pseudo-discrete": _pseudo("discrete"),
+    "pseudo-continuous": _pseudo("continuous"),
+    "vector-bins": vector_bins,
+    "vector-series": vector_series,
+    "mdmo": mdmo,
+}
+PSEUDO_INPUTS = ("pseudo-discrete", "pseudo-continuous")
+
+
+def build_input(name: str, batch: Batch, cfg: Any = None) -> np.ndarray:
+    """The model input ``name`` of a batch; MeflowError naming the valid ones otherwise."""
+    try:
+        fn = INPUTS[name]
+    except KeyError:
+        raise MeflowError(f"unknown model input {name!r} (valid: {', '.join(INPUTS)})") from None
+    return fn(batch, cfg)
+
+
+def encode_directions(images: np.ndarray) -> np.ndarray:
+    """(N, 2 * size) float32: every pixel of uint8 angle pseudo-images as the unit vector of its
+    direction (grey g -> angle 2pi (g - 1) / 255), (0, 0) for no direction (grey 0). How a
+    linear model reads a pseudo-image: a grey level is a direction, not an amount."""
+    g = np.asarray(images).reshape(len(images), -1).astype(np.float32)
+    theta = (g - 1.0) * np.float32(2 * np.pi / 255.0)
+    has = g > 0
+    return np.concatenate([np.where(has, np.cos(theta), 0), np.where(has, np.sin(theta), 0)], 1)
