@@ -1,6 +1,7 @@
 """DeepFace's gender model as an analyser, with an offline check of its weights file.
 
-DeepFace downloads its weights on first use; meflow never does. Before anything of DeepFace is
+DeepFace downloads its weights on first use; meflow lets it only with ``allow_download``
+(``meflow gender --allow-download``). Before anything of DeepFace is
 imported, :func:`check_deepface` finds where DeepFace will look for the gender weights (the
 same logic as deepface.commons.folder_utils / weight_utils / backend_utils) and stops with a
 one-line error naming that path when the file is absent.
