@@ -77,3 +77,17 @@ def test_real_deepface_gives_probabilities_on_a_face() -> None:
     analyse = df.deepface_analyser(detector_backend="skip")
     probs = analyse(np.full((224, 224, 3), 128, np.uint8))
     assert set(probs) == {"Man", "Woman"} and sum(probs.values()) == pytest.approx(100, abs=0.5)
+
+
+def test_allow_download_lets_missing_weights_and_downloading_detectors_through(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(df, "_installed", lambda name: True)
+    monkeypatch.setattr(df, "_multi_backend", lambda: True)
+    monkeypatch.setenv("DEEPFACE_HOME", str(tmp_path))
+    monkeypatch.setenv("DEEPFACE_BACKEND_ENGINE", "pytorch")
+    w = tmp_path / ".deepface" / "weights" / "gender_model_weights.pth"
+    with pytest.raises(MeflowError, match="or let DeepFace fetch it: --allow-download"):
+        df.check_deepface()
+    assert df.check_deepface(allow_download=True) == w and not w.exists()
+    assert df.check_deepface("retinaface", allow_download=True) == w

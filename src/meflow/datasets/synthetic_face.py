@@ -1,10 +1,12 @@
 """The base face of the synthetic dataset and the per-subject identities made from it.
 
 The base face is scikit-image's ``astronaut`` photograph (public domain, shipped with
-scikit-image), 512x512 RGB. Every subject is that face under a geometric transform (scale,
-aspect, small rotation, translation, optional mirror) and a photometric one (brightness,
-contrast, gamma, colour cast); the transform maps the photo straight into the output frame,
-so each frame is sampled from the photo once (one interpolation).
+scikit-image), 512x512 RGB, or one of the user's photographs (a
+:class:`~meflow.datasets.face_photos.FacePhoto`, ``meflow synth --faces``). Every subject is
+that face under a geometric transform (scale, aspect, small rotation, translation, optional
+mirror) and a photometric one (brightness, contrast, gamma, colour cast); the transform maps
+the photo straight into the output frame, so each frame is sampled from the photo once (one
+interpolation).
 """
 
 from __future__ import annotations
@@ -12,8 +14,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from meflow.datasets.face_photos import FacePhoto
 
 FRAME_SIZE = 256  # output frames are FRAME_SIZE x FRAME_SIZE pixels
 # The square of the photo that becomes the frame (before the per-subject transform): centred
@@ -134,7 +140,8 @@ def base_landmarks() -> dict[int, np.ndarray]:
 class Identity:
     """One synthetic subject: where the photo goes in the frame and how it is coloured.
 
-    ``affine`` (2x3) maps photo pixel coordinates to frame coordinates.
+    ``affine`` (2x3) maps photo pixel coordinates to frame coordinates. ``face`` is the
+    photograph (None: the astronaut, with her stored anchor landmarks).
     """
 
     affine: np.ndarray
@@ -144,6 +151,7 @@ class Identity:
     gamma: float
     cast: tuple[float, float, float]  # B, G, R gains
     noise_sigma: float
+    face: FacePhoto | None = None
 
     @property
     def inverse(self) -> np.ndarray:
@@ -160,19 +168,26 @@ class Identity:
         """The anchor landmarks in this subject's frame coordinates, as MediaPipe numbers them.
 
         A mirrored face's left and right landmarks trade places (MediaPipe's numbering
-        follows the face's own sides, not the image's).
+        follows the face's own sides, not the image's). The astronaut gives the stored
+        anchors (BASE_LANDMARKS' keys), a photograph all 478.
         """
         a = self.affine
-        moved = {k: a[:, :2] @ v + a[:, 2] for k, v in base_landmarks().items()}
-        if self.mirrored:
-            moved = {_MIRROR.get(k, k): v for k, v in moved.items()}
-        return moved
+        if self.face is None:
+            moved = {k: a[:, :2] @ v + a[:, 2] for k, v in base_landmarks().items()}
+            if self.mirrored:
+                moved = {_MIRROR.get(k, k): v for k, v in moved.items()}
+            return moved
+        from meflow.face.regions import mirror_map
+
+        pts = self.face.landmarks.astype(np.float64) @ a[:, :2].T + a[:, 2]
+        names = mirror_map() if self.mirrored else np.arange(len(pts))
+        return {int(names[i]): pts[i] for i in range(len(pts))}
 
     def source(self) -> np.ndarray:
         """The photo with this subject's photometric variation, BGR uint8."""
         import cv2
 
-        img = base_image()
+        img = base_image() if self.face is None else self.face.image
         v = np.arange(256, dtype=np.float64) / 255.0
         curve = 255.0 * v**self.gamma
         out = np.empty_like(img)
@@ -188,9 +203,13 @@ def neutral_identity() -> Identity:
     return make_identity(None)
 
 
-def make_identity(rng: np.random.Generator | None) -> Identity:
-    """A random subject (or the neutral one when ``rng`` is None)."""
-    k = FRAME_SIZE / BASE_CROP_SIZE
+def make_identity(rng: np.random.Generator | None, face: FacePhoto | None = None) -> Identity:
+    """A random subject (or the neutral one when ``rng`` is None) of the astronaut or ``face``.
+
+    The draws do not depend on the face: a subject varies its face in the same way whichever
+    photograph it is made of.
+    """
+    k = FRAME_SIZE / (BASE_CROP_SIZE if face is None else face.crop_size)
     if rng is None:
         scale, aspect, rot, tx, ty, mirrored = 1.0, 1.0, 0.0, 0.0, 0.0, False
         brightness, contrast, gamma = 0.0, 1.0, 1.0
@@ -208,7 +227,7 @@ def make_identity(rng: np.random.Generator | None) -> Identity:
         g = rng.uniform(*CAST_RANGE, size=3)
         cast = (float(g[0]), float(g[1]), float(g[2]))
         noise = float(rng.uniform(*NOISE_SIGMA_RANGE))
-    cx, cy = BASE_CROP_CENTRE
+    cx, cy = BASE_CROP_CENTRE if face is None else face.crop_centre
     th = math.radians(rot)
     rmat = np.array([[math.cos(th), -math.sin(th)], [math.sin(th), math.cos(th)]])
     smat = np.diag([k * scale * math.sqrt(aspect), k * scale / math.sqrt(aspect)])
@@ -216,4 +235,4 @@ def make_identity(rng: np.random.Generator | None) -> Identity:
     lin = rmat @ smat @ fmat
     centre = np.array([FRAME_SIZE / 2 + tx, FRAME_SIZE / 2 + ty])
     affine = np.hstack([lin, (centre - lin @ np.array([cx, cy]))[:, None]])
-    return Identity(affine, mirrored, brightness, contrast, gamma, cast, noise)
+    return Identity(affine, mirrored, brightness, contrast, gamma, cast, noise, face)

@@ -1,6 +1,7 @@
 """DeepFace's gender model as an analyser, with an offline check of its weights file.
 
-DeepFace downloads its weights on first use; meflow never does. Before anything of DeepFace is
+DeepFace downloads its weights on first use; meflow lets it only with ``allow_download``
+(``meflow gender --allow-download``). Before anything of DeepFace is
 imported, :func:`check_deepface` finds where DeepFace will look for the gender weights (the
 same logic as deepface.commons.folder_utils / weight_utils / backend_utils) and stops with a
 one-line error naming that path when the file is absent.
@@ -82,17 +83,21 @@ def weights_file() -> Path:
     return deepface_home() / ".deepface" / "weights" / WEIGHTS_FILES[deepface_backend()]
 
 
-def check_deepface(detector_backend: str = "opencv") -> Path:
+def check_deepface(detector_backend: str = "opencv", allow_download: bool = False) -> Path:
     """Gives the gender weights file after checking, without importing DeepFace, that it exists.
 
     Raises MissingDependencyError without DeepFace, MeflowError (one line naming the path and
     the file's source) without the weights file or with a detector that downloads its own.
+    With ``allow_download`` (``meflow gender --allow-download``) both are let through: DeepFace
+    fetches what it lacks, which needs a machine that is online.
     """
     if not _installed("deepface"):
         raise MissingDependencyError(
             'the deepface gender estimator needs DeepFace: pip install -e ".[gender]" '
             "(or use --estimator table)"
         )
+    if allow_download:
+        return weights_file()
     if detector_backend not in OFFLINE_DETECTORS:
         raise MeflowError(
             f"detector {detector_backend!r} downloads its model at run time; "
@@ -103,18 +108,20 @@ def check_deepface(detector_backend: str = "opencv") -> Path:
         raise MeflowError(
             f"DeepFace's gender weights are missing: put {path.name} at {path} "
             f"(from {_RELEASE}{path.name}; the folder is $DEEPFACE_HOME/.deepface/weights, "
-            "DEEPFACE_HOME defaulting to your home; meflow never downloads it)"
+            "DEEPFACE_HOME defaulting to your home; or let DeepFace fetch it: --allow-download)"
         )
     return path
 
 
-def deepface_analyser(detector_backend: str = "opencv", enforce_detection: bool = True) -> Analyser:
+def deepface_analyser(
+    detector_backend: str = "opencv", enforce_detection: bool = True, allow_download: bool = False
+) -> Analyser:
     """Gives an analyser BGR frame -> {'Man': %, 'Woman': %} backed by DeepFace.analyze.
 
     With several faces in a frame the largest is used; a frame where DeepFace finds no face
     raises NoFaceError (so the decision rule skips it).
     """
-    check_deepface(detector_backend)
+    check_deepface(detector_backend, allow_download)
     from deepface import DeepFace  # heavy: imports the backend engine
 
     def analyse(frame: np.ndarray) -> dict[str, float]:

