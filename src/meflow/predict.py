@@ -44,6 +44,11 @@ from meflow.features import FEATURES_VERSION
 
 DEFAULT_STRIDE = 8
 DEFAULT_MIN_VALID = 0.9
+# A video slower than the model's features (e.g. 25 fps for a 30 fps model) is analysed at its
+# own rate, each frame once, down to this share of the model's rate (24 fps for 30): a window
+# then spans up to 1/0.8 = 1.25 times the training window's time. Measured on held-out clips
+# of the realistic benchmark (docs/predict.md, benchmarks/low_fps.py).
+LOWEST_RATE_SHARE = 0.8
 TRAINING_FPS_DEFAULT = 30.0  # for model files that do not record their training frame rate
 
 
@@ -108,7 +113,8 @@ class PredictionResult:
     classes: list[str]
     windows: list[WindowPrediction]
     fps: float  # the source's frame rate
-    model_fps: float  # the training data's frame rate (the rate windows are cut at)
+    model_fps: float  # the training data's frame rate
+    analysis_fps: float  # the rate windows are cut at: the model's, or the video's own
     duration: float  # seconds from the first to the last processed frame
     frames: int  # source frames decoded
     used_frames: int  # frames processed (after resampling)
@@ -298,6 +304,16 @@ def resample(frames: Iterable[Timed], fps: float) -> Iterator[Timed]:
         yield prev
 
 
+def analysis_rate(src_fps: float, model_fps: float) -> float:
+    """The frame rate a video is analysed at: the model's, or the video's own when it is
+    slower but at least ``LOWEST_RATE_SHARE`` of the model's (every frame used once; the
+    window then spans ``window / src_fps`` seconds). Slower videos are analysed at the model's
+    rate, which repeats frames, and are refused when no window keeps enough distinct ones."""
+    if src_fps < model_fps * (1 - 1e-6) and src_fps >= LOWEST_RATE_SHARE * model_fps - 1e-6:
+        return src_fps
+    return model_fps
+
+
 def window_starts(pairs: int, window: int, stride: int) -> list[int]:
     """First pair of every window: every ``stride`` pairs, plus one aligned with the end."""
     if pairs < window:
@@ -370,14 +386,15 @@ def predict_video(
     source = open_frames(src_path, fps)
     src_fps = float(source.info.fps)
     model_fps = loaded.fps
+    rate = analysis_rate(src_fps, model_fps)
     need = window + 1
     declared = source.info.frame_count
     if declared > 0:
         # the container's count and mean rate: exact for constant-rate files, and a failure
         # here saves the whole landmark and flow pass
-        expected = math.floor((declared - 1) / src_fps * model_fps + 1e-6) + 1
+        expected = math.floor((declared - 1) / src_fps * rate + 1e-6) + 1
         if expected < need:
-            raise MeflowError(_too_short(src_path, expected, declared, need, src_fps, model_fps))
+            raise MeflowError(_too_short(src_path, expected, declared, need, src_fps, rate))
 
     kept: list[Timed] = []
     decoded = [0]
@@ -390,7 +407,10 @@ def predict_video(
                 decoded[0] = item[0] + 1
                 yield item
 
-        for i, t, frame in resample(counted(), model_fps):
+        # at the model's rate: the frame nearest each step; at a slower video's own rate:
+        # every frame once, in order (a variable rate is not evened out by repeats)
+        stream = resample(counted(), rate) if rate == model_fps else counted()
+        for i, t, frame in stream:
             kept.append((i, t, None))
             yield frame
 
@@ -415,12 +435,18 @@ def predict_video(
     if skipped > 0:
         notes.append(
             f"{skipped} of {decoded[0]} frames skipped to resample "
-            f"the video to the training rate of {model_fps:g} fps (nearest timestamp)"
+            f"the video to {rate:g} fps (nearest timestamp)"
+        )
+    if rate != model_fps:
+        notes.append(
+            f"analysed at the video's own {rate:.4g} fps, below the model's {model_fps:g} fps "
+            f"(every frame once): a window of {window} pairs spans {window / rate:.2f} s "
+            f"instead of {window / model_fps:.2f} s (docs/predict.md: the rule and its cost)"
         )
     if repeated.any():
         notes.append(
             f"{int(repeated.sum())} frame pairs repeat a frame (the video is slower than "
-            f"{model_fps:g} fps there) and count as invalid"
+            f"{rate:g} fps there) and count as invalid"
         )
     if declared > 0 and decoded[0] < declared:
         notes.append(
@@ -428,7 +454,7 @@ def predict_video(
             "(truncated file?)"
         )
     if used < need:
-        raise MeflowError(_too_short(src_path, used, decoded[0], need, src_fps, model_fps))
+        raise MeflowError(_too_short(src_path, used, decoded[0], need, src_fps, rate))
     t0 = time.perf_counter()
     from meflow.features.inputs import build_input
     from meflow.features.windows import pseudo_images
@@ -449,10 +475,12 @@ def predict_video(
     ok = frac >= min_valid - 1e-12
     distinct = np.array([1.0 - repeated[s : s + window].mean() for s in starts])
     if not (distinct >= min_valid - 1e-12).any():
+        lowest = LOWEST_RATE_SHARE * model_fps
         raise MeflowError(
-            f"{src_path}: {src_fps:g} fps is below the model's training rate of {model_fps:g} "
-            f"fps: every window would repeat frames; record at {model_fps:g} fps or more, or "
-            "give --fps if the file's rate is wrong"
+            f"{src_path}: {src_fps:g} fps is below {lowest:g} fps, the slowest rate a model "
+            f"trained at {model_fps:g} fps is applied at (its window would span more than "
+            f"{1 / LOWEST_RATE_SHARE:.2f} times the training time); record at {lowest:g} fps "
+            "or more, or give --fps if the file's rate is wrong"
         )
     timings["pseudo_images"] = time.perf_counter() - t0
 
@@ -502,6 +530,7 @@ def predict_video(
         windows=windows,
         fps=src_fps,
         model_fps=model_fps,
+        analysis_fps=rate,
         frames=decoded[0],
         used_frames=used,
         valid_pairs=int(valid.sum()),
@@ -597,6 +626,8 @@ def write_outputs(
         "classes": result.classes,
         "fps": result.fps,
         "model_fps": loaded.fps,
+        "analysis_fps": result.analysis_fps,
+        "window_seconds": loaded.extract.features.window / result.analysis_fps,
         "frames": result.frames,
         "used_frames": result.used_frames,
         "valid_pairs": result.valid_pairs,
@@ -645,7 +676,7 @@ def plot_timeline(
     no_face: list[tuple[float, float]] = []
     if frame_valid is not None and frame_time is not None and (~frame_valid).any():
         t = frame_time[: len(frame_valid)]
-        half = 0.5 / result.model_fps
+        half = 0.5 / result.analysis_fps
         bad = ~frame_valid[: len(t)]
         # runs of frames without a face, one band each
         change = np.flatnonzero(np.diff(np.concatenate([[0], bad.astype(np.int8), [0]])))

@@ -116,9 +116,11 @@ def run(args: argparse.Namespace) -> int:
             n_valid = int(res.valid.sum())
             tops = [w.top_class for w in res.windows if w.valid]
             common = max(set(tops), key=tops.count) if tops else "-"
-            seconds = res.duration + 1.0 / res.model_fps  # the last frame is shown too
+            seconds = res.duration + 1.0 / res.analysis_fps  # the last frame is shown too
             print(
-                f"{src}: {len(res.windows)} windows, {n_valid} valid, most often {common}; "
+                f"{src}: {len(res.windows)} windows of "
+                f"{loaded.extract.features.window / res.analysis_fps:.2f} s, {n_valid} valid, "
+                f"most often {common}; "
                 f"{seconds:.1f} s of video in {res.timings['total']:.1f} s "
                 f"-> {res.files.get('csv')}"
             )
