@@ -32,12 +32,12 @@ EXTRACTIONS: dict[str, tuple[str, ...]] = {
     "paper": ("preset:paper",),
     "no head-motion compensation": ("flow.motion_compensation=none",),
     "flow from the window's first frame": ("flow.reference=first",),
+    "dis flow": ("flow.backend=dis",),
     "farneback flow": ("flow.backend=farneback",),
-    "lk-dense flow": ("flow.backend=lk-dense",),
     "crop 128 px": ("face.crop_size=128",),
     "crop 256 px": ("face.crop_size=256",),
 }
-SLOW_EXTRACTIONS = ("farneback flow", "lk-dense flow", "crop 256 px")
+SLOW_EXTRACTIONS = ("farneback flow", "crop 256 px")
 
 
 def make_data(data: Path, seed: int) -> None:

@@ -100,10 +100,10 @@ def test_extraction_settings_that_differ_from_the_cache_are_refused(
     args = ["reproduce", "--cache", str(cache), "--out", str(tmp_path / "r"), *FAST]
     assert main([*args, "--set", "extract.flow.backend=farneback"]) == 2
     one_line_error(
-        capsys.readouterr().err, "extract.flow.backend", "'dis' in the cache", "re-extract"
+        capsys.readouterr().err, "extract.flow.backend", "'lk-dense' in the cache", "re-extract"
     )
     # one equal to the cache's changes nothing and is accepted; the run records the cache's
-    assert main([*args, "--set", "extract.flow.backend=dis", "--set", "train.c=0.5"]) == 0
+    assert main([*args, "--set", "extract.flow.backend=lk-dense", "--set", "train.c=0.5"]) == 0
     run = json.loads((tmp_path / "r" / "run.json").read_text())
     assert run["config"]["extract"] == run["extract"]
     assert run["config"]["train"]["c"] == 0.5
@@ -131,3 +131,42 @@ def test_low_confidence_clips_are_left_out_and_counted(cache: Path, tmp_path: Pa
         "clips excluded for a gender confidence below the threshold (as in the paper): 2"
         in (out / "report.md").read_text()
     )
+
+
+def test_demo_extracts_with_the_settings_it_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--set extract.* reaches the demo's extraction of both presets and their records."""
+    import meflow.datasets.synthetic
+    import meflow.experiments
+    import meflow.features.extract
+    from meflow.features.extract import ExtractSummary
+
+    seen: dict[str, object] = {}
+
+    def fake_extract(samples, cache, cfg, **kw):  # type: ignore[no-untyped-def]
+        seen[Path(cache).parent.name] = cfg
+        return ExtractSummary(0, 0, 0, [], 1.0, 0, {})
+
+    def fake_reproduce(cache, out, cfg, **kw):  # type: ignore[no-untyped-def]
+        seen[f"run {Path(out).name}"] = cfg
+        return {"table": "", "comparisons": []}
+
+    monkeypatch.setattr(meflow.datasets.synthetic, "generate", lambda *a, **k: None)
+    monkeypatch.setattr(meflow.features.extract, "extract_dataset", fake_extract)
+    monkeypatch.setattr(meflow.experiments, "reproduce", fake_reproduce)
+    monkeypatch.setattr(
+        meflow.experiments, "train_model", lambda *a, **k: {"classifier": "x", "input": "y"}
+    )
+    monkeypatch.setattr(
+        "meflow.datasets.load_dataset", lambda *a, **k: type("R", (), {"samples": []})()
+    )
+    args = ["demo", "--out", str(tmp_path), "--quiet"]
+    assert main([*args, "--set", "extract.features.angle_average=arithmetic"]) == 0
+    for preset in ("recommended", "paper"):
+        assert seen[preset].features.angle_average == "arithmetic"  # type: ignore[attr-defined]
+        cfg = seen[f"run {preset}"]
+        assert cfg.extract.features.angle_average == "arithmetic"  # type: ignore[attr-defined]
+        assert cfg.preset == preset  # type: ignore[attr-defined]
+    assert seen["paper"].flow.motion_compensation == "none"  # type: ignore[attr-defined]
+    assert seen["recommended"].flow.motion_compensation == "rigid"  # type: ignore[attr-defined]

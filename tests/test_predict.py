@@ -91,7 +91,7 @@ def test_single_face_rows_hold_six_probabilities_and_a_valid_flag(
         assert r["top_class"] == CLASSES[int(np.argmax(p))]
     doc = json.loads((out / "single_face.json").read_text())
     assert doc["classes"] == CLASSES and doc["model_fps"] == 30.0 and doc["notes"] == []
-    assert doc["extract"]["flow"]["backend"] == "dis"
+    assert doc["extract"]["flow"]["backend"] == "lk-dense"
     assert doc["features_version"] == FEATURES_VERSION
     assert [w["valid"] for w in doc["windows"]] == [True, True]
     png = out / "single_face_timeline.png"
@@ -200,7 +200,7 @@ def test_model_with_hand_edited_settings_is_refused(
     model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bad = tmp_path / "edited.safetensors"
-    _tamper(model_path, bad, b'\\"backend\\":\\"dis\\"', b'\\"backend\\":\\"tvl\\"')
+    _tamper(model_path, bad, b'\\"backend\\":\\"lk-dense\\"', b'\\"backend\\":\\"lk-densx\\"')
     rc = main(["predict", "any.mp4", "--model", str(bad), "--out", str(tmp_path / "o")])
     assert rc == 2
     err = _errors(capsys.readouterr().err)
@@ -238,11 +238,11 @@ def test_settings_that_contradict_the_model_are_refused(
     args = ["predict", "any.mp4", "--model", str(model_path), "--out", str(tmp_path)]
     assert main([*args, "--flow", "farneback"]) == 2
     err = _errors(capsys.readouterr().err)
-    assert len(err) == 1 and "flow.backend is 'dis' in the model, 'farneback' asked" in err[0]
+    assert len(err) == 1 and "flow.backend is 'lk-dense' in the model, 'farneback' asked" in err[0]
     assert main([*args, "--set", "preprocess.equalisation=clahe"]) == 2
     assert "did you mean 'equalization'" in capsys.readouterr().err
     loaded = load_model(model_path)
-    check_settings(loaded, ["flow.backend=dis", "features.angle_average=circular"])  # equal: fine
+    check_settings(loaded, ["flow.backend=lk-dense", "features.angle_average=circular"])  # fine
     with pytest.raises(MeflowError, match=r"features\.sectors is 8 in the model, 4 asked"):
         check_settings(loaded, ["features.sectors=4"])
 

@@ -65,7 +65,7 @@ class FaceConfig:
 class FlowConfig:
     """Dense optical flow backend (by registry name) and head-motion compensation."""
 
-    backend: str = "dis"
+    backend: str = "lk-dense"  # the variant table (docs/variants.md): most accurate, fastest
     # 'rigid': similarity fitted to the flow at stable landmarks (nose, eye corners, temples);
     # 'rigid-landmarks': fitted to the landmarks' own displacement (jittery); 'none'
     motion_compensation: str = "rigid"

@@ -29,7 +29,7 @@ def test_single_face_video_gives_a_valid_feature_for_every_pair(
     assert np.isfinite(arrays["angle"]).all()
     assert ((arrays["angle"] >= 0) & (arrays["angle"] < 2 * np.pi)).all()
     assert float(arrays["fps"]) == pytest.approx(30.0)
-    assert meta["extract"]["flow"]["backend"] == "dis"
+    assert meta["extract"]["flow"]["backend"] == "lk-dense"
 
 
 def test_no_face_video_is_one_line_and_non_zero(shared_data: Path, tmp_path: Path, capsys) -> None:

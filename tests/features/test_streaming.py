@@ -95,30 +95,55 @@ def test_a_graph_whose_reset_fails_is_not_kept(
     assert first.valid[:4].all()
 
 
-def test_the_last_pairs_on_two_threads_equal_the_definition(
-    frames: list[np.ndarray], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A slow flow keeps the consumer far behind the landmarks, so that the last pairs (with
-    # gaps to fill among them) are computed once every frame is in, half of them by a second
-    # thread with a flow backend of its own.
+def _lagging_flow(monkeypatch: pytest.MonkeyPatch, fail_in_helper: bool = False) -> dict:
+    """DIS patched so that the main thread computes a pair only once the landmark thread
+    has filled the queue or finished: the consumer stays behind the producer on any machine,
+    so the last pairs are shared with the helper thread (no timing involved)."""
+    import queue
     import threading
-    import time
 
+    from meflow.features import sequence
     from meflow.flow import dis
 
-    # frames 20-22 are blank, a filled 3-frame gap; the last one too, which is not filled
-    clip = [*frames[:24], frames[71]]
-    cfg = ExtractConfig()
-    want_angle, want_valid = _two_pass(clip, cfg)
+    made: list[queue.Queue] = []
+
+    class Queue(queue.Queue):  # type: ignore[type-arg]
+        def __init__(self, maxsize: int = 0) -> None:
+            super().__init__(maxsize)
+            made.append(self)
+
+    monkeypatch.setattr(sequence.queue, "Queue", Queue)
     callers: dict[int, set[str]] = {}
     real = dis.DISFlow.__call__
 
-    def slow(self: dis.DISFlow, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        callers.setdefault(id(self), set()).add(threading.current_thread().name)
-        time.sleep(0.03)
+    def lagging(self: dis.DISFlow, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        name = threading.current_thread().name
+        callers.setdefault(id(self), set()).add(name)
+        if name == "meflow-pairs" and fail_in_helper:
+            raise RuntimeError("helper broke")
+        if name != "meflow-pairs":
+            producer = [t for t in threading.enumerate() if t.name == "meflow-landmarks"]
+            while producer and producer[0].is_alive() and not made[-1].full():
+                producer[0].join(0.005)
         return real(self, a, b)
 
-    monkeypatch.setattr(dis.DISFlow, "__call__", slow)
+    monkeypatch.setattr(dis.DISFlow, "__call__", lagging)
+    return callers
+
+
+def test_the_last_pairs_on_two_threads_equal_the_definition(
+    frames: list[np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The consumer is kept behind the landmarks, so that the last pairs (with gaps to fill
+    # among them) are computed once every frame is in, half of them by a second thread with
+    # a flow backend of its own.
+    from meflow.config import FlowConfig
+
+    # frames 20-22 are blank, a filled 3-frame gap; the last one too, which is not filled
+    clip = [*frames[:24], frames[71]]
+    cfg = ExtractConfig(flow=FlowConfig(backend="dis"))
+    want_angle, want_valid = _two_pass(clip, cfg)
+    callers = _lagging_flow(monkeypatch)
     ex = SequenceExtractor(cfg, threaded=True)
     got = _run(ex, clip)
     np.testing.assert_array_equal(got.valid, want_valid)
@@ -132,19 +157,9 @@ def test_the_last_pairs_on_two_threads_equal_the_definition(
 def test_a_failure_in_the_last_pairs_helper_reaches_the_caller(
     frames: list[np.ndarray], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import threading
-    import time
+    from meflow.config import FlowConfig
 
-    from meflow.flow import dis
-
-    real = dis.DISFlow.__call__
-
-    def flaky(self: dis.DISFlow, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        if threading.current_thread().name == "meflow-pairs":
-            raise RuntimeError("helper broke")
-        time.sleep(0.03)
-        return real(self, a, b)
-
-    monkeypatch.setattr(dis.DISFlow, "__call__", flaky)
+    _lagging_flow(monkeypatch, fail_in_helper=True)
+    cfg = ExtractConfig(flow=FlowConfig(backend="dis"))
     with pytest.raises(RuntimeError, match="helper broke"):
-        _run(SequenceExtractor(ExtractConfig(), threaded=True), frames[:16])
+        _run(SequenceExtractor(cfg, threaded=True), frames[:16])
