@@ -100,7 +100,7 @@ class FeatureConfig:
     fps: float = 30.0
     # px per frame pair in the face crop: a region whose mean flow vector is shorter has no
     # direction in the pseudo-images (grey 0, as for no flow and no pixels); 0 keeps all
-    noise_floor: float = 0.0
+    noise_floor: float = 0.1  # measured: docs/variants.md (the paper preset: 0)
 
     def __post_init__(self) -> None:
         _check_choice(
