@@ -46,7 +46,10 @@ def local_ray() -> Iterator[None]:
     """One local Ray (2 CPUs, no dashboard) for a module's tests; shut down after them."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+    # "local": a new Ray, never one that `ray start` left on this machine
+    ray.init(
+        "local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="WARNING"
+    )
     try:
         check_loopback()
         yield

@@ -91,7 +91,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--workers",
         type=int,
         default=min(2, os.cpu_count() or 1),
-        help="parallel processes (default: min(2, cores))",
+        help="parallel processes of the local executor (default: min(2, cores))",
     )
     p.add_argument("--retry-failed", action="store_true", help="retry samples that failed before")
     p.add_argument(
@@ -126,6 +126,8 @@ def _run_dataset(args: argparse.Namespace, cfg: ExtractConfig) -> int:
     from meflow.features.extract import extract_dataset
 
     executor = make_executor_from_args(args, workers=args.workers)
+    if args.executor == "ray":  # Ray workers do not share this process's working folder
+        args.root = args.root.absolute()
     result = load_dataset(args.dataset, labels=args.labels, root=args.root)
     subjects = args.root / "subjects.csv"
     with executor:

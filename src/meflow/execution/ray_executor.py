@@ -87,7 +87,9 @@ class RayExecutor(Executor):
             if self.address is None and self.num_cpus is not None:
                 kwargs["num_cpus"] = self.num_cpus
             try:
-                ray.init(address=self.address, **kwargs)
+                # 'local': a new Ray here, even where `ray start` left one running (ray.init
+                # would join that one); RAY_ADDRESS in the environment still wins, as in Ray
+                ray.init(address=self.address or "local", **kwargs)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise MeflowError(f"cannot connect to Ray at {self.address}: {first}") from None
@@ -133,24 +135,25 @@ class RayExecutor(Executor):
         )
         ctx_ref = ray.put(context)  # sent to each node once, not once per task
         key = ctx_ref.hex()
-        window = IN_FLIGHT_PER_SLOT * self._slots()
         pending: dict[Any, int] = {}
         queue = iter(enumerate(tasks))
 
-        def submit(n: int) -> None:
+        def submit() -> None:
+            # re-read at every refill: nodes that join (or leave) change the window
+            window = IN_FLIGHT_PER_SLOT * self._slots()
             for i, task in queue:
                 pending[remote.remote(fn, setup, key, ctx_ref, task)] = i
-                if len(pending) >= n:
+                if len(pending) >= window:
                     return
 
-        submit(window)
+        submit()
         try:
             while pending:
                 done, _ = ray.wait(list(pending), num_returns=1)
                 for ref in done:
                     i = pending.pop(ref)
                     yield i, self._result(ref, tasks[i], on_lost)
-                submit(window)
+                submit()
         finally:
             for ref in pending:  # interrupted (an error, Ctrl-C, a consumer that stopped)
                 ray.cancel(ref)
