@@ -92,7 +92,8 @@ class RayExecutor(Executor):
                 ray.init(address=self.address or "local", **kwargs)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise MeflowError(f"cannot connect to Ray at {self.address}: {first}") from None
+                where = f"connect to Ray at {self.address}" if self.address else "start Ray"
+                raise MeflowError(f"cannot {where}: {first}") from None
             self._owned = True
         self._ray = ray
         self._check_resources()
