@@ -22,9 +22,11 @@ def _call(fn: TaskFn, task: Any) -> Any:
 
 
 class LocalExecutor(Executor):
-    """Today's execution: ``workers`` spawned processes, or the driver itself for one worker
-    (or one task). Processes are spawned, not forked: no MediaPipe or OpenCV state is
-    inherited; the context is sent to each process once, with its initializer."""
+    """meflow's own execution: ``workers`` spawned processes, or the driver itself for one
+    worker (or one task). Processes are spawned, not forked: no MediaPipe or OpenCV state is
+    inherited; the context is sent to each process once, with its initializer. Nothing is
+    retried here: a worker process that dies stops the run (BrokenProcessPool; ``on_lost``
+    is not used), and a rerun resumes."""
 
     name = "local"
 
