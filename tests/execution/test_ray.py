@@ -73,20 +73,23 @@ def _separable(subjects: int = 6, per_class: int = 2) -> tuple[np.ndarray, ...]:
     return np.stack(xs), np.array(ys), np.array(gs)
 
 
-def test_ray_folds_give_bit_identical_probabilities_for_the_same_threads() -> None:
+@pytest.mark.parametrize("model", ["yolo11", "logreg"])
+def test_ray_folds_give_bit_identical_probabilities_for_the_same_threads(model: str) -> None:
+    import torch
+
     from meflow.config import EvalConfig, TrainConfig
     from meflow.execution import LocalExecutor
     from meflow.execution.ray_executor import RayExecutor
     from meflow.training.loop import cross_validate
 
     X, y, g = _separable(subjects=4)
-    cfg = TrainConfig(scale="n", epochs=1, batch_size=16, val_fraction=0.0, device="cpu")
-    ev = EvalConfig(folds=2)
+    cfg = TrainConfig(
+        model=model, scale="n", epochs=1, batch_size=16, val_fraction=0.0, device="cpu"
+    )
+    ev = EvalConfig(protocol="kfold", folds=2)
 
     def run(executor: Any) -> Any:
         return cross_validate(X, y, g, cfg, ev, progress=False, executor=executor)
-
-    import torch
 
     torch.set_num_threads(2)  # the fold tasks set their own count (1), whatever the process has
     local = run(LocalExecutor(threads=1))
@@ -98,9 +101,9 @@ def test_ray_folds_give_bit_identical_probabilities_for_the_same_threads() -> No
     assert np.array_equal(local.probs, remote.probs)  # bit for bit
     assert np.array_equal(local.fold, remote.fold)
     assert local.histories == remote.histories and local.best_epochs == remote.best_epochs
-    # the thread count does shape the numbers, which is why the tasks carry it
-    two = run(LocalExecutor(threads=2))
-    assert not np.array_equal(two.probs, local.probs)
+    if model == "yolo11":  # the thread count does shape the numbers: the tasks carry it
+        two = run(LocalExecutor(threads=2))
+        assert not np.array_equal(two.probs, local.probs)
 
 
 def _strip(value: Any) -> Any:
@@ -117,15 +120,22 @@ def test_ray_reproduce_gives_the_local_results_and_records_the_shares(
     from reliability._helpers import write_fake_cache
 
     cache = write_fake_cache(tmp_path / "cache")
-    common = ["reproduce", "--cache", str(cache), "--scale", "n", "--epochs", "2",
-              "--folds", "2", "--seed", "3", "--set", "evaluate.bootstrap=20",
-              "--threads", "1", "--quiet"]  # fmt: skip
+    # YOLO11 on the pseudo-image (torch), and beside it the two baselines (scikit-learn)
+    common = ["reproduce", "--cache", str(cache), "--set", "train.model=yolo11",
+              "--set", "train.input=pseudo-discrete", "--scale", "n", "--epochs", "2",
+              "--protocol", "kfold", "--folds", "2", "--seed", "3",
+              "--set", "evaluate.bootstrap=20", "--threads", "1", "--quiet"]  # fmt: skip
     assert main([*common, "--out", str(tmp_path / "local")]) == 0
     assert main([*common, "--out", str(tmp_path / "ray"), "--executor", "ray",
                  "--ray-cpus-per-task", "1"]) == 0  # fmt: skip
     runs = {k: tmp_path / k for k in ("local", "ray")}
     res = {k: json.loads((d / "results.json").read_text()) for k, d in runs.items()}
-    assert len(res["ray"]) == 2 and res["ray"][0]["micro_roc_auc_ci"] is not None
+    assert [(r["model"], r["role"]) for r in res["ray"]] == [
+        ("yolo11", "model"),
+        ("logreg", "baseline"),
+        ("svm", "baseline"),
+    ]
+    assert res["ray"][0]["micro_roc_auc_ci"] is not None
     assert res["ray"] == res["local"]
     preds = {k: (d / "predictions.csv").read_bytes() for k, d in runs.items()}
     assert preds["ray"] == preds["local"]

@@ -33,8 +33,8 @@ def add_executor_options(p: argparse.ArgumentParser, training: bool) -> None:
         g.add_argument(
             "--threads",
             type=int,
-            help="torch threads per training (default: torch's own locally, the task's CPUs "
-            "on Ray); the numbers depend on it, so give the same to compare executors",
+            help="threads per training, torch and BLAS (default: torch's own locally, the "
+            "task's CPUs on Ray); the numbers depend on it, so give the same to compare executors",
         )
 
 

@@ -54,8 +54,10 @@ class FoldResult:
 def run_fold_task(
     data: FoldData, task: FoldTask, progress: bool = False, log: Log | None = None
 ) -> FoldResult:
-    """Runs ``training.loop.run_fold`` for the task with ``task.threads`` torch threads."""
+    """Runs ``training.loop.run_fold`` for the task with ``task.threads`` threads (torch's,
+    and the BLAS and OpenMP pools', restored afterwards)."""
     import torch
+    from threadpoolctl import threadpool_limits  # scikit-learn's own dependency
 
     from meflow.evaluation.metrics import micro_roc_auc
     from meflow.training.loop import run_fold
@@ -69,10 +71,12 @@ def run_fold_task(
     before = torch.get_num_threads()
     torch.set_num_threads(task.threads)
     try:
-        probs, res = run_fold(
-            data.X, data.y, data.groups, tr, te, task.cfg, task.fold, task.num_classes,
-            progress, log,
-        )  # fmt: skip
+        # BLAS and OpenMP pools too: scikit-learn's classifiers sum with them
+        with threadpool_limits(limits=task.threads):
+            probs, res = run_fold(
+                data.X, data.y, data.groups, tr, te, task.cfg, task.fold, task.num_classes,
+                progress, log,
+            )  # fmt: skip
     finally:
         torch.set_num_threads(before)
     auc = micro_roc_auc(data.y[te], probs)
