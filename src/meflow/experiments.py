@@ -114,6 +114,7 @@ def reproduce(
     """Runs the grid on a cache and writes results.json/.md/.csv and the report into ``out``."""
     import time
 
+    from meflow.execution import execution_record
     from meflow.features.extract import load_features
     from meflow.features.inputs import build_input
     from meflow.report import write_results
@@ -172,6 +173,7 @@ def reproduce(
         "excluded_clips": [{"sample_id": s, "reason": r} for s, r in sorted(by_clip.items())],
         "skipped_samples": [{"sample_id": s, "reason": r} for s, r in feats.skipped],
         "seconds": time.perf_counter() - t0,
+        "execution": execution_record(executor),  # where the folds ran (meflow.execution)
     }
     return write_results(out, cells, comparisons, cfg, feats, summary)
 

@@ -6,6 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
+from meflow.commands._executor import add_executor_options, make_executor_from_args
 from meflow.config import ExtractConfig
 
 HELP = "compute optical-flow region features and 42x64 pseudo-images (dataset or video)"
@@ -90,7 +91,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--workers",
         type=int,
         default=min(2, os.cpu_count() or 1),
-        help="parallel processes (default: min(2, cores))",
+        help="parallel processes of the local executor (default: min(2, cores))",
     )
     p.add_argument("--retry-failed", action="store_true", help="retry samples that failed before")
     p.add_argument(
@@ -100,6 +101,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_extract_settings(p)
+    add_executor_options(p, training=False)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -107,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
     from meflow.features.cache import ensure_writable
 
     cfg = extract_settings(args)
+    if args.video and args.executor != "local":
+        raise MeflowError("--executor applies to a dataset (--dataset); videos run here")
     if args.video:
         ensure_writable(args.out)  # the dataset path probes it in extract_dataset
         return _run_videos(args, cfg)
@@ -121,18 +125,23 @@ def _run_dataset(args: argparse.Namespace, cfg: ExtractConfig) -> int:
     from meflow.datasets import load_dataset
     from meflow.features.extract import extract_dataset
 
+    executor = make_executor_from_args(args, workers=args.workers)
+    if args.executor == "ray":  # Ray workers do not share this process's working folder
+        args.root = args.root.absolute()
     result = load_dataset(args.dataset, labels=args.labels, root=args.root)
     subjects = args.root / "subjects.csv"
-    summary = extract_dataset(
-        result.samples,
-        args.out,
-        cfg,
-        dataset=args.dataset,
-        workers=args.workers,
-        progress=not args.quiet,
-        retry_failed=args.retry_failed,
-        subjects_table=subjects if subjects.exists() else None,
-    )
+    with executor:
+        summary = extract_dataset(
+            result.samples,
+            args.out,
+            cfg,
+            dataset=args.dataset,
+            workers=args.workers,
+            progress=not args.quiet,
+            retry_failed=args.retry_failed,
+            subjects_table=subjects if subjects.exists() else None,
+            executor=executor,
+        )
     print(
         f"{summary.total} samples: {summary.done_before} already in the cache, "
         f"{summary.extracted} extracted, {len(summary.failed)} failed "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from meflow.commands._executor import add_executor_options, make_executor_from_args
 from meflow.commands._experiment import (
     add_experiment_settings,
     experiment_settings,
@@ -25,22 +26,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--stratify-by", default="gender", help="per-subject column to stratify on")
     add_experiment_settings(p)
+    add_executor_options(p, training=True)
 
 
 def run(args: argparse.Namespace) -> int:
     from meflow.experiments import reproduce
     from meflow.features.cache import ensure_writable
 
+    executor = make_executor_from_args(args)  # without the Ray extra: one line, first
     cfg = settle_extract(experiment_settings(args), args, args.cache)
     ensure_writable(args.out)  # fail now, not after the training
-    result = reproduce(
-        args.cache,
-        args.out,
-        cfg,
-        demographics=args.demographics,
-        stratify_by=args.stratify_by,
-        progress=not args.quiet,
-    )
+    with executor:
+        result = reproduce(
+            args.cache,
+            args.out,
+            cfg,
+            demographics=args.demographics,
+            stratify_by=args.stratify_by,
+            progress=not args.quiet,
+            executor=executor,
+        )
     print()
     print(result["table"])
     print_comparisons(result)

@@ -33,6 +33,7 @@ from meflow import __version__
 from meflow.config import ExtractConfig, from_dict, to_dict
 from meflow.datasets.base import EMOTIONS, Sample
 from meflow.errors import MeflowError
+from meflow.execution.base import Executor
 from meflow.features import FEATURES_VERSION
 from meflow.features.cache import atomic_write_text, ensure_writable, load_npz, save_npz
 
@@ -133,18 +134,26 @@ def _init_worker(cfg_dict: dict[str, Any], threaded: bool = True) -> None:
 
     cv2.setNumThreads(1)
     global _EXTRACTOR
-    # With several worker processes each one already has a core: no landmark thread.
     _EXTRACTOR = SequenceExtractor(from_dict(ExtractConfig, cfg_dict), threaded=threaded)
 
 
-def extract_sample(sample: Sample, out_dir: Path) -> SampleResult:
-    """Extracts one sample into ``out_dir/samples``; never raises for a bad sample."""
+@dataclass
+class SampleOutput:
+    """What a worker computed for one sample: the cache file's arrays and meta, or none
+    (``result.reason`` says why). The driver writes it (``write_sample``)."""
+
+    result: SampleResult
+    arrays: dict[str, np.ndarray] | None = None
+    meta: dict[str, Any] | None = None
+
+
+def compute_sample(sample: Sample) -> SampleOutput:
+    """One sample's arrays and meta, computed in a worker; never raises for a bad sample."""
     from meflow.features.windows import pseudo_images, window_frames
 
     assert _EXTRACTOR is not None, "call _init_worker first"
     cfg: ExtractConfig = _EXTRACTOR.cfg
     sid = sample.sample_id
-    samples_dir = out_dir / "samples"
     try:
         if not sample.frames_dir.is_dir():
             raise MeflowError(f"frames folder {sample.frames_dir} does not exist")
@@ -190,24 +199,21 @@ def extract_sample(sample: Sample, out_dir: Path) -> SampleResult:
             "fps": sample.fps,  # the recording's rate; frames were taken at features.fps
             "features_fps": f.fps,
         }
-        save_npz(
-            samples_dir / f"{sid}.npz",
-            {
-                "angle": feats.angle,
-                "magnitude": feats.magnitude,
-                "vector": feats.vector,
-                "main": feats.main,
-                "valid": feats.valid,
-                "frame_valid": feats.frame_valid,
-                "frames": taken.astype(np.int32),
-                "pseudo_discrete": discrete,
-                "pseudo_continuous": continuous,
-            },
-            meta,
-        )
-        return SampleResult(
+        arrays = {
+            "angle": feats.angle,
+            "magnitude": feats.magnitude,
+            "vector": feats.vector,
+            "main": feats.main,
+            "valid": feats.valid,
+            "frame_valid": feats.frame_valid,
+            "frames": taken.astype(np.int32),
+            "pseudo_discrete": discrete,
+            "pseudo_continuous": continuous,
+        }
+        result = SampleResult(
             sid, "ok", "", start, int(feats.valid.sum()), feats.timings, feats.frames
         )
+        return SampleOutput(result, arrays, meta)
     except MeflowError as exc:
         reason = str(exc)
     except Exception as exc:  # one bad sample never aborts a long extraction
@@ -215,10 +221,39 @@ def extract_sample(sample: Sample, out_dir: Path) -> SampleResult:
         reason = (
             f"internal error {type(exc).__name__}: {exc} ({Path(tb.filename).name}:{tb.lineno})"
         )
-    atomic_write_text(
-        samples_dir / f"{sid}.failed.json", json.dumps({"sample_id": sid, "reason": reason})
-    )
-    return SampleResult(sid, "failed", reason)
+    return SampleOutput(SampleResult(sid, "failed", reason))
+
+
+def write_sample(out_dir: Path, output: SampleOutput) -> SampleResult:
+    """Writes a computed sample into ``out_dir/samples`` (its .npz, or its .failed.json)."""
+    r = output.result
+    samples_dir = out_dir / "samples"
+    if output.arrays is not None:
+        save_npz(samples_dir / f"{r.sample_id}.npz", output.arrays, output.meta)
+    else:
+        atomic_write_text(
+            samples_dir / f"{r.sample_id}.failed.json",
+            json.dumps({"sample_id": r.sample_id, "reason": r.reason}),
+        )
+    return r
+
+
+def extract_sample(sample: Sample, out_dir: Path) -> SampleResult:
+    """Extracts one sample into ``out_dir/samples``; never raises for a bad sample."""
+    return write_sample(out_dir, compute_sample(sample))
+
+
+def _setup_task(cfg_dict: dict[str, Any], alone: bool) -> None:
+    # With several workers each one already has a core: no landmark thread.
+    _init_worker(cfg_dict, threaded=alone)
+
+
+def _compute_task(_cfg_dict: dict[str, Any], sample: Sample) -> SampleOutput:
+    return compute_sample(sample)
+
+
+def _lost_sample(sample: Sample, reason: str) -> SampleOutput:
+    return SampleOutput(SampleResult(sample.sample_id, "failed", f"worker {reason}"))
 
 
 def _check_manifest(out: Path, cfg: ExtractConfig, dataset: str) -> None:
@@ -313,9 +348,16 @@ def extract_dataset(
     progress: bool = True,
     retry_failed: bool = False,
     subjects_table: Path | None = None,
+    executor: Executor | None = None,
 ) -> ExtractSummary:
-    """Extracts every sample into the cache at ``out``, resuming what a previous run left."""
+    """Extracts every sample into the cache at ``out``, resuming what a previous run left.
+
+    Samples are computed on ``executor`` (default: ``workers`` local processes); this process
+    alone writes the cache, so every executor gives the same files.
+    """
     from tqdm import tqdm
+
+    from meflow.execution import LocalExecutor
 
     cfg = cfg or ExtractConfig()
     out = Path(out)
@@ -344,7 +386,7 @@ def extract_dataset(
     results: list[SampleResult] = []
     bar = tqdm(total=len(todo), desc="extract", unit="clip", disable=not progress or not todo)
     try:
-        for r in _run_jobs(todo, out, cfg, workers):
+        for r in _run_jobs(todo, out, cfg, executor or LocalExecutor(workers)):
             results.append(r)
             bar.update(1)
             if r.status != "ok":
@@ -368,29 +410,12 @@ def extract_dataset(
 
 
 def _run_jobs(
-    todo: Sequence[Sample], out: Path, cfg: ExtractConfig, workers: int
+    todo: Sequence[Sample], out: Path, cfg: ExtractConfig, executor: Executor
 ) -> Iterable[SampleResult]:
-    cfg_dict = to_dict(cfg)
-    if workers <= 1 or len(todo) <= 1:
-        _init_worker(cfg_dict, True)
-        for s in todo:
-            yield extract_sample(s, out)
-        return
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    ctx = mp.get_context("spawn")  # no MediaPipe or OpenCV state is inherited by a fork
-    with ProcessPoolExecutor(
-        workers, mp_context=ctx, initializer=_init_worker, initargs=(cfg_dict, False)
-    ) as pool:
-        futures = [pool.submit(extract_sample, s, out) for s in todo]
-        try:
-            for f in as_completed(futures):
-                yield f.result()
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
+    """Computes the samples on the executor; writes each one here, as it comes back."""
+    jobs = executor.map(_compute_task, todo, to_dict(cfg), setup=_setup_task, on_lost=_lost_sample)
+    for _, output in jobs:
+        yield write_sample(out, output)
 
 
 def extract_video(

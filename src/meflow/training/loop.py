@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import itertools
 import math
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -32,6 +33,9 @@ from meflow.training.splits import (
     leave_one_subject_out,
     validation_split,
 )
+
+if TYPE_CHECKING:
+    from meflow.execution.base import Executor
 
 Log = Callable[[str], None]
 WARMUP_FRACTION = 0.1  # of all optimiser steps, linear warm-up before the cosine decay
@@ -401,13 +405,19 @@ def cross_validate(
     progress: bool = True,
     log: Log | None = None,
     num_classes: int | None = None,
+    executor: Executor | None = None,
 ) -> CVResult:
     """Out-of-fold probabilities of a subject-independent cross-validation.
 
     Folds come from group_kfold (protocol 'kfold', stratified, seeded by eval_cfg.seed) or
-    leave_one_subject_out ('loso'); fold f trains with seed train_cfg.seed + f.
+    leave_one_subject_out ('loso'); fold f trains with seed train_cfg.seed + f. Each fold is
+    a task on ``executor`` (default: one after another in this process), trained with
+    ``executor.task_threads()`` torch threads.
     """
     from tqdm.auto import tqdm
+
+    from meflow.execution import LocalExecutor
+    from meflow.training.folds import FoldData, FoldResult, FoldTask, run_fold_task
 
     X = np.asarray(X)
     y = np.asarray(y).astype(np.int64)
@@ -419,26 +429,33 @@ def cross_validate(
     else:
         splits = group_kfold(groups, eval_cfg.folds, eval_cfg.seed, y)
     say: Log = log or (lambda _msg: None)
+    executor = executor or LocalExecutor()
+    threads = executor.task_threads()
+    tasks = [
+        FoldTask(f, len(splits), tr, te, train_cfg, nc, threads)
+        for f, (tr, te) in enumerate(splits)
+    ]
+    # In this process a fold shows its epochs as before; elsewhere only its end is reported.
+    fn = run_fold_task
+    if executor.in_driver:
+        fn = functools.partial(run_fold_task, progress=progress, log=log)
+    done: dict[int, FoldResult] = {}
+    with tqdm(total=len(tasks), desc="folds", unit="fold", disable=not progress) as bar:
+        for f, res in executor.map(fn, tasks, FoldData(X, y, groups)):
+            done[f] = res
+            say(f"fold {f + 1}: best epoch {res.best_epoch}, test micro AUC {res.micro_auc:.4f}")
+            bar.update(1)
     probs = np.full((X.shape[0], nc), np.nan)
     fold = np.full(X.shape[0], -1, dtype=np.int64)
-    histories, best_epochs, aucs = [], [], []
-    for f, (tr, te) in enumerate(tqdm(splits, desc="folds", unit="fold", disable=not progress)):
-        say(
-            f"fold {f + 1}/{len(splits)}: {tr.size} training, {te.size} test images, "
-            f"{np.unique(groups[te]).size} test subject(s)"
-        )
-        probs[te], res = run_fold(X, y, groups, tr, te, train_cfg, f, nc, progress, log)
+    for f, (_, te) in enumerate(splits):
+        probs[te] = done[f].probs
         fold[te] = f
-        histories.append(res.history)
-        best_epochs.append(res.best_epoch)
-        aucs.append(micro_roc_auc(y[te], probs[te]))
-        say(f"fold {f + 1}: best epoch {res.best_epoch}, test micro AUC {aucs[-1]:.4f}")
-        del res
+    results = [done[f] for f in range(len(splits))]
     return CVResult(
         probs=probs,
         fold=fold,
-        histories=histories,
-        best_epochs=best_epochs,
-        fold_micro_auc=aucs,
+        histories=[r.history for r in results],
+        best_epochs=[r.best_epoch for r in results],
+        fold_micro_auc=[r.micro_auc for r in results],
         splits=splits,
     )

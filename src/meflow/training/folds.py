@@ -1,0 +1,83 @@
+"""One cross-validation fold as a unit of work: a picklable task and the function that runs it.
+
+``cross_validate`` maps its folds through an executor (meflow.execution); a fold's numbers
+depend only on its task (indices, settings with the fold's seed, torch threads) and the
+shared data, so every executor gives the same probabilities.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from meflow.config import TrainConfig
+from meflow.training.loop import Log
+
+
+@dataclass(frozen=True)
+class FoldData:
+    """What every fold of a cross-validation shares: images, labels, subjects."""
+
+    X: np.ndarray
+    y: np.ndarray
+    groups: np.ndarray
+
+
+@dataclass(frozen=True)
+class FoldTask:
+    """One fold: its training and test indices, the cross-validation's settings (the fold
+    trains with seed ``cfg.seed + fold``) and the torch threads it trains with (results
+    depend on the thread count)."""
+
+    fold: int
+    folds: int
+    train_idx: np.ndarray
+    test_idx: np.ndarray
+    cfg: TrainConfig
+    num_classes: int
+    threads: int
+
+
+@dataclass
+class FoldResult:
+    """A fold's test probabilities (test samples x classes), history and best epoch."""
+
+    fold: int
+    probs: np.ndarray
+    history: list[dict[str, Any]]
+    best_epoch: int
+    micro_auc: float
+
+
+def run_fold_task(
+    data: FoldData, task: FoldTask, progress: bool = False, log: Log | None = None
+) -> FoldResult:
+    """Runs ``training.loop.run_fold`` for the task with ``task.threads`` threads (torch's,
+    and the BLAS and OpenMP pools', restored afterwards)."""
+    import torch
+    from threadpoolctl import threadpool_limits  # scikit-learn's own dependency
+
+    from meflow.evaluation.metrics import micro_roc_auc
+    from meflow.training.loop import run_fold
+
+    tr, te = task.train_idx, task.test_idx
+    if log is not None:
+        log(
+            f"fold {task.fold + 1}/{task.folds}: {tr.size} training, {te.size} test images, "
+            f"{np.unique(data.groups[te]).size} test subject(s)"
+        )
+    before = torch.get_num_threads()
+    torch.set_num_threads(task.threads)
+    try:
+        # BLAS and OpenMP pools too: scikit-learn's classifiers sum with them
+        with threadpool_limits(limits=task.threads):
+            probs, res = run_fold(
+                data.X, data.y, data.groups, tr, te, task.cfg, task.fold, task.num_classes,
+                progress, log,
+            )  # fmt: skip
+    finally:
+        torch.set_num_threads(before)
+    auc = micro_roc_auc(data.y[te], probs)
+    return FoldResult(task.fold, probs, res.history, res.best_epoch, auc)

@@ -1,0 +1,136 @@
+"""Faults on Ray: a worker node removed mid-extraction (a simulated two-node cluster), and a
+driver killed mid-extraction. Every interruption follows observed progress, never a delay."""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from execution.conftest import NEEDS_RAY, cache_bytes, check_loopback, finished
+
+pytestmark = [NEEDS_RAY, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def local_cache(tiny_synth: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The reference: the tiny set extracted by local processes."""
+    from meflow.datasets import load_dataset
+    from meflow.features.extract import extract_dataset
+
+    cache = tmp_path_factory.mktemp("faults") / "local"
+    samples = load_dataset("casme3", root=tiny_synth).samples
+    summary = extract_dataset(samples, cache, dataset="casme3", workers=2, progress=False)
+    assert summary.extracted == 6
+    return cache
+
+
+@pytest.fixture
+def two_nodes() -> Iterator[tuple[Any, Any]]:
+    """A head without CPUs (only the driver's services) and two worker nodes of 1 CPU each;
+    yields (cluster, the node to remove)."""
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(
+        initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False}
+    )
+    try:
+        cluster.add_node(num_cpus=1)
+        victim = cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        yield cluster, victim
+    finally:
+        import ray
+
+        ray.shutdown()
+        cluster.shutdown()
+
+
+def _wait(condition: Any, thread: threading.Thread) -> None:
+    while thread.is_alive() and not condition():
+        time.sleep(0.01)
+
+
+def test_removed_worker_node_loses_nothing_and_writes_each_sample_once(
+    two_nodes: tuple[Any, Any],
+    tiny_synth: Path,
+    local_cache: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import ray
+
+    import meflow.features.extract as extract_mod
+    from meflow.datasets import load_dataset
+    from meflow.execution.ray_executor import RayExecutor
+
+    cluster, victim = two_nodes
+    writes: collections.Counter[str] = collections.Counter()
+    save = extract_mod.save_npz
+
+    def counting_save(path: Path, *args: Any, **kwargs: Any) -> None:
+        writes[path.name] += 1
+        save(path, *args, **kwargs)
+
+    monkeypatch.setattr(extract_mod, "save_npz", counting_save)
+    samples = load_dataset("casme3", root=tiny_synth).samples
+    cache = tmp_path / "ray"
+    done: dict[str, Any] = {}
+    executor = RayExecutor(address=cluster.address)
+
+    def run() -> None:
+        try:
+            done["summary"] = extract_mod.extract_dataset(
+                samples, cache, dataset="casme3", progress=False, executor=executor
+            )
+        except BaseException as exc:  # handed to the test's thread
+            done["error"] = exc
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    _wait(ray.is_initialized, worker)
+    check_loopback()
+    # once a sample is written and both nodes are busy, the victim is running a task
+    _wait(lambda: finished(cache) >= 1 and ray.available_resources().get("CPU", 0) == 0, worker)
+    assert worker.is_alive(), f"the extraction ended before the node was removed: {done}"
+    at_removal = finished(cache)
+    cluster.remove_node(victim, allow_graceful=False)
+    worker.join()
+    executor.close()
+    assert "error" not in done, done.get("error")
+    assert at_removal < len(samples)  # the run really was interrupted
+    summary = done["summary"]
+    assert summary.extracted == len(samples) == 6 and not summary.failed
+    assert sorted(writes) == sorted(f"{s.sample_id}.npz" for s in samples)
+    assert set(writes.values()) == {1}  # nothing written twice
+    assert cache_bytes(cache) == cache_bytes(local_cache)
+
+
+def test_killed_ray_driver_resumes_to_the_local_cache(
+    tiny_synth: Path, local_cache: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "ray"
+    cmd = [sys.executable, "-m", "meflow", "extract", "--dataset", "casme3", "--root",
+           str(tiny_synth), "--quiet", "--executor", "ray", "--out", str(cache)]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(
+        cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
+    while proc.poll() is None and finished(cache) == 0:
+        time.sleep(0.01)
+    alive = proc.poll() is None
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and the local Ray it started
+    proc.wait()
+    assert alive, "the extraction ended before it could be interrupted"
+    assert 0 < finished(cache) < 6
+    subprocess.run(cmd, check=True, capture_output=True, env=env)
+    assert cache_bytes(cache) == cache_bytes(local_cache)
