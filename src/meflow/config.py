@@ -168,6 +168,13 @@ class TrainConfig:
             raise ConfigError("train.input: give at least one model input")
         for name in self.inputs:
             _check_choice("train", "input", name, INPUT_NAMES)
+        takes = {"yolo11": ("pseudo-discrete", "pseudo-continuous"), "gru": ("vector-series",)}
+        for name in self.inputs:
+            if self.model in takes and name not in takes[self.model]:
+                raise ConfigError(
+                    f"train.model={self.model} takes train.input "
+                    f"{' or '.join(takes[self.model])}, not {name!r}"
+                )
         _check_range("train", "bins", self.bins, 1, 4096)
         _check_range("train", "c", self.c, 1e-8, 1e8)
         _check_choice("train", "scale", self.scale, ("n", "s", "m"))

@@ -167,10 +167,8 @@ def test_gender_table_drives_reproduce_with_exclusions_and_comparisons(
             str(run),
             "--demographics",
             str(table),
-            "--scale",
-            "n",
-            "--epochs",
-            "1",
+            "--protocol",
+            "kfold",
             "--folds",
             "2",
             "--quiet",
@@ -180,20 +178,24 @@ def test_gender_table_drives_reproduce_with_exclusions_and_comparisons(
     )
     assert rc == 0
     rows = json.loads((run / "results.json").read_text())
-    assert len(rows) == 6
-    assert {(r["subset"], r["angle"]) for r in rows} == {
-        (s, a) for s in ("all", "male", "female") for a in ("discrete", "continuous")
+    subsets = ("all", "male", "female")
+    assert {(r["subset"], r["input"], r["model"]) for r in rows if r["role"] == "model"} == {
+        (s, "vector-bins", "logreg") for s in subsets
     }
+    assert {(r["subset"], r["model"]) for r in rows if r["role"] == "baseline"} == {
+        (s, m) for s in subsets for m in ("logreg", "svm")
+    }
+    assert all(r["prior_micro_roc_auc"] is not None for r in rows)
     info = json.loads((run / "run.json").read_text())
     excluded = info["excluded_samples"]
     assert len(excluded) == 4 and all(f"_{dropped}_" in sid for sid in excluded)
     comps = info["comparisons"]
-    assert {(c["subset"], c["angle"]) for c in comps} == {
-        (s, a) for s in ("male", "female") for a in ("discrete", "continuous")
+    assert {(c["subset"], c["input"]) for c in comps} == {
+        (s, "vector-bins") for s in ("male", "female")
     }
     assert all(c["difference_ci"][0] <= c["difference"] <= c["difference_ci"][1] for c in comps)
     report = (run / "report.md").read_text()
-    assert "excluded for an unknown or uncertain attribute: 4" in report
+    assert "excluded for an unknown or uncertain attribute of their subject: 4" in report
     assert "## Stratified vs pooled models" in report
 
 
@@ -330,12 +332,12 @@ def test_age_and_gender_table_drives_the_stratified_grid(
     rc = main(
         [
             "reproduce", "--cache", str(cache), "--out", str(run), "--demographics", str(table),
-            "--scale", "n", "--epochs", "1", "--folds", "2", "--quiet",
-            "--set", "evaluate.bootstrap=50",
+            "--quiet", "--set", "evaluate.bootstrap=50",
         ]
     )  # fmt: skip
     assert rc == 0
     rows = json.loads((run / "results.json").read_text())
-    sizes = {(r["subset"], r["angle"]): (r["n_samples"], r["n_subjects"]) for r in rows}
-    assert sizes[("male", "discrete")] == (16, 4) and sizes[("female", "discrete")] == (24, 6)
-    assert sizes[("all", "continuous")] == (40, 10)
+    sizes = {(r["subset"], r["model"], r["input"]): (r["n_samples"], r["n_subjects"]) for r in rows}
+    assert sizes[("male", "logreg", "vector-bins")] == (16, 4)
+    assert sizes[("female", "logreg", "vector-bins")] == (24, 6)
+    assert sizes[("all", "svm", "mdmo")] == (40, 10)  # the baselines see the same samples

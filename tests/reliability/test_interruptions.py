@@ -20,7 +20,8 @@ from meflow.errors import MeflowError
 from meflow.training.checkpoint import load_checkpoint
 from reliability._helpers import one_line_error
 
-TINY = ["--scale", "n", "--epochs", "1", "--quiet"]
+TINY = ["--model", "yolo11", "--input", "pseudo-discrete", "--scale", "n", "--epochs", "1"]
+TINY += ["--quiet"]
 
 # A child saves a model completely, then saves another over it with a checkpoint writer that
 # is killed (SIGKILL: no clean-up handler runs) after half of the new file's bytes are written.
@@ -85,9 +86,10 @@ def test_train_killed_mid_run_leaves_no_model_file(fake_cache: Path, tmp_path: P
         line = proc.stderr.readline()
         if "epoch" in line.lower() or "it/s" in line or "%" in line:
             break
-    time.sleep(0.5)
+    alive = proc.poll() is None  # killed on observed progress, not after a delay
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    assert alive, "the training ended before it could be interrupted"
     assert not out.exists() or load_checkpoint(out)
     assert not [p for p in tmp_path.iterdir() if p.suffix == ".safetensors" and p != out]
     # a rerun beside whatever the killed one left writes a complete, loadable model

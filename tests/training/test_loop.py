@@ -96,7 +96,9 @@ def test_rejects_bad_input() -> None:
 
 def test_cross_validate_separable_reaches_high_auc(separable: tuple) -> None:
     X, y, groups = separable
-    cfg = TrainConfig(model="yolo11", scale="n", epochs=6, batch_size=16, device="cpu")
+    cfg = TrainConfig(
+        model="yolo11", input="pseudo-discrete", scale="n", epochs=6, batch_size=16, device="cpu"
+    )
     res = cross_validate(X, y, groups, cfg, EvalConfig(protocol="kfold", folds=3), progress=False)
     assert res.probs.shape == (108, 6) and np.isfinite(res.probs).all()
     assert sorted(set(res.fold.tolist())) == [0, 1, 2]
@@ -112,6 +114,8 @@ def test_cross_validate_loso_covers_every_sample() -> None:
     X = _random_images(9, 4)
     y = np.arange(9) % 6
     groups = np.array(["a", "b", "c"] * 3)
-    cfg = TrainConfig(model="yolo11", scale="n", epochs=1, batch_size=4, device="cpu")
+    cfg = TrainConfig(
+        model="yolo11", input="pseudo-discrete", scale="n", epochs=1, batch_size=4, device="cpu"
+    )
     res = cross_validate(X, y, groups, cfg, EvalConfig(protocol="loso"), progress=False)
     assert len(res.splits) == 3 and (res.fold >= 0).all() and np.isfinite(res.probs).all()
