@@ -140,7 +140,11 @@ def main() -> int:
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--skip-slow", action="store_true", help="no YOLO11-s, fewer extractions")
+    p.add_argument("--threads", type=int, default=1, help="torch threads for the networks")
     args = p.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)  # one core by default: measured alongside other work
     data = args.data or args.work / "data"
     if not (data / "synth.json").exists() and args.data is None:
         make_data(data, args.seed)
