@@ -131,24 +131,24 @@ def test_windows_after_the_face_leaves_are_invalid(
 ) -> None:
     video = shared_file(shared_data, "videos/face_noface.mov")
     res = predict_video(video, model_path, tmp_path, figure=False)
-    # frames 0-71 have the face, at 30 fps; the file then continues at 24 fps without a face.
-    # Its mean rate (26.4 fps) is below the model's 30: it is analysed at its own rate, every
-    # frame once, and its windows span about 2.4 s instead of 2.13 s
-    assert res.analysis_fps == pytest.approx(26.398, abs=1e-3)
+    # frames 0-71 have the face (at 30 fps, so resampling keeps them as they are); the file
+    # then continues at 24 fps without a face: pairs there repeat frames or lack a face
+    assert res.analysis_fps == 30.0
     assert res.windows[0].start_frame == 0 and res.windows[0].valid
     for w in res.windows:
-        assert w.end_frame - w.start_frame == 64  # every frame once: 64 pairs
-        face_pairs = max(0, min(71, w.end_frame) - w.start_frame) if w.start_frame < 71 else 0
+        face_pairs = (
+            max(0, min(71, w.start_frame + 64) - w.start_frame) if w.start_frame < 72 else 0
+        )
         assert w.valid_fraction == pytest.approx(face_pairs / 64, abs=1.5 / 64), w
         assert w.valid == (w.valid_fraction >= 0.9)
-        if w.end_frame >= 71 + 7:  # more than 10% of the window after the face left
+        if w.end_frame >= 72 + 8:  # more than 10% of the window after the face left
             assert not w.valid
         if w.valid:
             assert sum(w.probabilities) == pytest.approx(1.0, abs=1e-6)
         else:
             assert all(math.isnan(p) for p in w.probabilities) and w.top_class == ""
-    assert sum(w.valid for w in res.windows) == 2  # starts 0 (64 of 64 pairs) and 8 (63)
-    assert any("analysed at the video's own 26.4 fps" in n and "2.42 s" in n for n in res.notes)
+    assert sum(w.valid for w in res.windows) == 2  # starts 0 and 8 (63 of 64 pairs)
+    assert any("repeat a frame" in n and "without motion" in n for n in res.notes)
     rows = _rows(tmp_path / "face_noface.csv")
     assert len(rows) == len(res.windows)
     bad = [r for r in rows if r["valid"] == "false"]
@@ -424,12 +424,9 @@ def test_video_timestamps_start_at_zero_on_the_grid_of_frames_1_and_2(
     np.testing.assert_allclose([t for _, t in got], want, atol=1e-9)
 
 
-def test_a_real_25_fps_video_is_analysed_at_its_own_rate(
-    shared_data: Path, model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """single_face.mp4 played forth and back (144 frames at 30 fps), re-timed to 25 fps by the
-    nearest frame in time and written as a 25 fps MP4: every frame is used once, a window
-    spans 64 / 25 = 2.56 s, and the outputs say so."""
+def _retimed(shared_data: Path, path: Path, fps: float) -> Path:
+    """single_face.mp4 played forth and back (144 frames at 30 fps), re-timed to ``fps`` by
+    the nearest frame in time and written as an MP4 at that rate."""
     import cv2
 
     src = cv2.VideoCapture(str(shared_file(shared_data, "videos/single_face.mp4")))
@@ -441,31 +438,60 @@ def test_a_real_25_fps_video_is_analysed_at_its_own_rate(
         frames.append(f)
     src.release()
     loop = frames + frames[::-1]
-    video = tmp_path / "face25.mp4"
     h, w = loop[0].shape[:2]
-    out = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"mp4v"), 25.0, (w, h))
-    for k in range(int(len(loop) / 30 * 25)):
-        out.write(loop[min(round(k * 30 / 25), len(loop) - 1)])
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
+    for k in range(int(len(loop) / 30 * fps)):
+        out.write(loop[min(round(k * 30 / fps), len(loop) - 1)])
     out.release()
+    return path
+
+
+def test_a_real_25_fps_video_is_brought_to_the_models_rate(
+    shared_data: Path, model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every sixth step repeats a frame: such pairs stay valid, without motion, a window
+    spans 2.13 s as in training, and the outputs say so."""
+    video = _retimed(shared_data, tmp_path / "face25.mp4", 25.0)
     res_dir = tmp_path / "o"
     assert main(["predict", str(video), "--model", str(model_path), "--out", str(res_dir)]) == 0
     text = capsys.readouterr().out
-    assert "windows of 2.56 s" in text and "analysed at the video's own 25 fps" in text
+    assert "windows of 2.13 s" in text and "without motion" in text
     doc = json.loads((res_dir / "face25.json").read_text())
-    assert doc["fps"] == pytest.approx(25.0) and doc["analysis_fps"] == pytest.approx(25.0)
-    assert doc["window_seconds"] == pytest.approx(2.56)
-    assert any("docs/predict.md" in n for n in doc["notes"])
+    assert doc["fps"] == pytest.approx(25.0) and doc["analysis_fps"] == 30.0
+    assert doc["window_seconds"] == pytest.approx(64 / 30)
+    assert any("docs/predict.md" in n and "repeat a frame" in n for n in doc["notes"])
     rows = _rows(res_dir / "face25.csv")
     assert rows and all(r["valid"] == "true" for r in rows)
     first = rows[0]
-    assert float(first["end_time"]) - float(first["start_time"]) == pytest.approx(2.56, abs=0.01)
+    assert float(first["end_time"]) - float(first["start_time"]) == pytest.approx(2.13, abs=0.03)
     assert (res_dir / "face25_timeline.png").stat().st_size > 1000
-    # below 24 fps (0.8 of the model's 30) the model is not applied: one line says why
-    slow = tmp_path / "face20.mp4"
-    out = cv2.VideoWriter(str(slow), cv2.VideoWriter.fourcc(*"mp4v"), 20.0, (w, h))
-    for k in range(int(len(loop) / 30 * 20)):
-        out.write(loop[min(round(k * 30 / 20), len(loop) - 1)])
-    out.release()
+    # a repeated pair carries no motion and no direction
+    res = predict_video(video, model_path, None, figure=False)
+    assert res.valid.all()
+    # below 15 fps (half the model's 30) the model is not applied: one line says why
+    slow = _retimed(shared_data, tmp_path / "face12.mp4", 12.0)
     assert main(["predict", str(slow), "--model", str(model_path), "--out", str(res_dir)]) == 2
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
-    assert len(err) == 1 and "below 24 fps" in err[0] and "face20.mp4" in err[0]
+    assert len(err) == 1 and "below 15 fps" in err[0] and "face12.mp4" in err[0]
+
+
+def test_repeated_pairs_have_no_motion_and_no_direction() -> None:
+    from meflow.features.sequence import SequenceFeatures
+    from meflow.predict import without_motion
+
+    rng = np.random.default_rng(0)
+    feats = SequenceFeatures(
+        rng.random((3, 42)).astype(np.float32),
+        rng.random((3, 42)).astype(np.float32),
+        np.ones(3, bool),
+        np.ones(4, bool),
+        {},
+        rng.random((3, 42, 2)).astype(np.float32),
+        rng.random((3, 42, 2)).astype(np.float32),
+    )
+    feats.vector[1, 5] = np.nan  # a region without pixels stays without
+    without_motion(feats, np.array([False, True, False]))
+    assert (feats.vector[1, :5] == 0).all() and np.isnan(feats.vector[1, 5]).all()
+    assert (feats.main[1] == 0).all() and (feats.magnitude[1] == 0).all()
+    assert np.isnan(feats.angle[1]).all() and np.isfinite(feats.angle[[0, 2]]).all()
+    assert feats.valid.all()

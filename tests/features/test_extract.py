@@ -44,11 +44,16 @@ def test_frames_after_the_face_leaves_are_invalid(shared_data: Path, tmp_path: P
     video = shared_file(shared_data, "videos/face_noface.mov")
     assert main(["extract", "--video", str(video), "--out", str(tmp_path)]) == 0
     arrays, _ = load_npz(tmp_path / "face_noface.npz")
-    valid = arrays["valid"]
-    assert valid.shape == (168,)
+    valid, frames = arrays["valid"], arrays["frames"]
+    # 72 frames at 30 fps, then 97 at 24 fps: brought to 30 fps, the second part repeats a
+    # frame every fifth step (a pair without motion)
+    assert float(arrays["analysis_fps"]) == 30.0 and frames.shape == (valid.shape[0] + 1,)
+    assert (frames[:72] == np.arange(72)).all() and frames[-1] >= 167
+    assert valid.shape[0] > 168 and (np.diff(frames)[72:] == 0).any()
     assert valid[:60].all()  # the face is there until frame 71
-    assert not valid[80:].any()  # and gone from frame 72 on
-    assert np.isnan(arrays["angle"][80:]).all()
+    gone = frames[:-1] >= 80
+    assert not valid[gone].any()  # and gone from frame 72 on
+    assert np.isnan(arrays["angle"][gone]).all()
 
 
 def test_several_videos_one_bad_does_not_stop_the_others(

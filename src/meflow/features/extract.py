@@ -424,25 +424,25 @@ def extract_video(
     """Extracts one video (or frame folder) into ``out_dir/<name>.npz``: (path, features)."""
     from meflow.features.sequence import SequenceExtractor
     from meflow.io import open_frames
-    from meflow.predict import resample, timed_frames
+    from meflow.predict import resample, timed_frames, without_motion
 
     cfg = cfg or ExtractConfig()
     source = open_frames(path, fps)
     extractor = SequenceExtractor(cfg)
-    # a video faster than features.fps is brought to it (the frame nearest each step, as for a
-    # dataset's clips); a slower one keeps its own rate, every frame once (as meflow predict)
-    rate = min(float(source.info.fps), cfg.features.fps)
+    # the video is brought to features.fps (the frame nearest each step, as a dataset's clips
+    # are); where it is slower, a repeated frame makes a pair without motion (as in predict)
+    rate = cfg.features.fps
     taken: list[int] = []
 
     def frames() -> Any:
         taken.clear()
-        timed = timed_frames(source, fps)
-        stream = resample(timed, rate) if rate < source.info.fps else timed
-        for i, _t, frame in stream:
+        for i, _t, frame in resample(timed_frames(source, fps), rate):
             taken.append(i)
             yield frame
 
     feats = extractor.run(frames, name=str(path))
+    idx = np.array(taken[: feats.frames], dtype=np.int64)
+    without_motion(feats, idx[1:] == idx[:-1])
     if feats.frames < 2:
         raise MeflowError(f"{path}: only {feats.frames} frame; optical flow needs at least 2")
     target = Path(out_dir) / f"{Path(path).stem if Path(path).is_file() else Path(path).name}.npz"
@@ -457,7 +457,7 @@ def extract_video(
             "frame_valid": feats.frame_valid,
             "fps": np.array(source.info.fps, dtype=np.float64),
             "analysis_fps": np.array(rate, dtype=np.float64),
-            "frames": np.array(taken[: feats.frames], dtype=np.int32),
+            "frames": idx.astype(np.int32),
         },
         {
             "source": Path(path).name,
