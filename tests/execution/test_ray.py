@@ -84,7 +84,13 @@ def test_ray_folds_give_bit_identical_probabilities_for_the_same_threads(model: 
 
     X, y, g = _separable(subjects=4)
     cfg = TrainConfig(
-        model=model, scale="n", epochs=1, batch_size=16, val_fraction=0.0, device="cpu"
+        model=model,
+        input="pseudo-discrete",  # the uint8 images of _separable, for both classifiers
+        scale="n",
+        epochs=1,
+        batch_size=16,
+        val_fraction=0.0,
+        device="cpu",
     )
     ev = EvalConfig(protocol="kfold", folds=2)
 
