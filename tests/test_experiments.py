@@ -170,3 +170,13 @@ def test_demo_extracts_with_the_settings_it_is_given(
         assert cfg.preset == preset  # type: ignore[attr-defined]
     assert seen["paper"].flow.motion_compensation == "none"  # type: ignore[attr-defined]
     assert seen["recommended"].flow.motion_compensation == "rigid"  # type: ignore[attr-defined]
+
+
+def test_a_classifier_and_an_input_that_do_not_fit_are_refused_when_read() -> None:
+    from meflow.config import TrainConfig
+
+    with pytest.raises(ConfigError, match="yolo11 takes train.input pseudo-discrete"):
+        TrainConfig(model="yolo11", input="vector-bins")
+    with pytest.raises(ConfigError, match="gru takes train.input vector-series"):
+        TrainConfig(model="gru", input="pseudo-discrete")
+    assert TrainConfig(model="logreg", input="mdmo").inputs == ("mdmo",)

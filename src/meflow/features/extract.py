@@ -200,12 +200,7 @@ def compute_sample(sample: Sample) -> SampleOutput:
             "features_fps": f.fps,
         }
         arrays = {
-            "angle": feats.angle,
-            "magnitude": feats.magnitude,
-            "vector": feats.vector,
-            "main": feats.main,
-            "valid": feats.valid,
-            "frame_valid": feats.frame_valid,
+            **feats.arrays(),
             "frames": taken.astype(np.int32),
             "pseudo_discrete": discrete,
             "pseudo_continuous": continuous,
@@ -449,12 +444,7 @@ def extract_video(
     save_npz(
         target,
         {
-            "angle": feats.angle,
-            "magnitude": feats.magnitude,
-            "vector": feats.vector,
-            "main": feats.main,
-            "valid": feats.valid,
-            "frame_valid": feats.frame_valid,
+            **feats.arrays(),
             "fps": np.array(source.info.fps, dtype=np.float64),
             "analysis_fps": np.array(rate, dtype=np.float64),
             "frames": idx.astype(np.int32),

@@ -61,6 +61,17 @@ class SequenceFeatures:
     def frames(self) -> int:
         return int(self.frame_valid.shape[0])
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The per-pair and per-frame arrays a cache or video file stores, by name."""
+        return {
+            "angle": self.angle,
+            "magnitude": self.magnitude,
+            "vector": self.vector,
+            "main": self.main,
+            "valid": self.valid,
+            "frame_valid": self.frame_valid,
+        }
+
 
 def _timed(
     frames: Iterable[np.ndarray | None], timings: dict[str, float]
