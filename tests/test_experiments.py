@@ -175,8 +175,8 @@ def test_demo_extracts_with_the_settings_it_is_given(
 def test_a_classifier_and_an_input_that_do_not_fit_are_refused_when_read() -> None:
     from meflow.config import TrainConfig
 
-    with pytest.raises(ConfigError, match="yolo11 takes train.input pseudo-discrete"):
+    with pytest.raises(ConfigError, match=r"yolo11 takes train\.input pseudo-discrete"):
         TrainConfig(model="yolo11", input="vector-bins")
-    with pytest.raises(ConfigError, match="gru takes train.input vector-series"):
+    with pytest.raises(ConfigError, match=r"gru takes train\.input vector-series"):
         TrainConfig(model="gru", input="pseudo-discrete")
     assert TrainConfig(model="logreg", input="mdmo").inputs == ("mdmo",)
