@@ -53,13 +53,17 @@ def _untrained_model(path: Path, scale: str) -> Path:
 
     from meflow.config import ExtractConfig, TrainConfig, to_dict
     from meflow.datasets.base import EMOTIONS
+    from meflow.features import FEATURES_VERSION
     from meflow.models import build_model
     from meflow.training.checkpoint import save_checkpoint
 
     torch.manual_seed(0)
     meta = {
         "classes": list(EMOTIONS),
+        "input": "pseudo-discrete",
+        "classifier": "yolo11",
         "angle": "discrete",
+        "features_version": FEATURES_VERSION,
         "extract": to_dict(ExtractConfig()),
         "train": to_dict(TrainConfig(scale=scale)),
         "fps": 30.0,
@@ -95,7 +99,7 @@ def _machine_speed(video: Path) -> str:
     """Single-threaded cost of the two big stages right now: MediaPipe on the video's first
     frames (tracking) and DIS on a pair of face crops. The machine's speed drifts by 10-20%
     over tens of minutes; these say how fast it was while the figures above were taken
-    (a quiet machine gave about 6.4 ms and 4.4 ms)."""
+    (the 2-core machine of issue 6, when quiet: about 6.4 ms and, for DIS, 4.4 ms)."""
     import cv2
     import numpy as np
 
@@ -130,7 +134,7 @@ def _machine_speed(video: Path) -> str:
     return (
         f"machine speed now, one thread: landmarks {np.median(ms_landmarks):.1f} ms a frame, "
         f"{cfg.flow.backend} flow {np.median(ms_flow):.1f} ms a pair "
-        "(a quiet machine: about 6.4 and 4.4)"
+        "(issue 6's machine, quiet: about 6.4, and DIS 4.4)"
     )
 
 

@@ -24,14 +24,19 @@ def add_extract_settings(p: argparse.ArgumentParser) -> None:
         help="the extraction settings of a preset: recommended (default) or paper (the "
         "published method: arithmetic mean angle, no head-motion compensation)",
     )
-    p.add_argument("--flow", help="optical-flow backend: dis (default), farneback, tvl1, lk-dense")
+    p.add_argument(
+        "--flow",
+        help="optical-flow backend: lk-dense (default, both presets), dis, farneback, tvl1",
+    )
     p.add_argument(
         "--angle-average",
         choices=("arithmetic", "circular", "vector"),
-        help="how angles are averaged in a region (default circular)",
+        help="how angles are averaged in a region (default circular; the paper preset: arithmetic)",
     )
     p.add_argument(
-        "--motion", choices=("none", "rigid", "rigid-landmarks"), help="head-motion compensation"
+        "--motion",
+        choices=("none", "rigid", "rigid-landmarks"),
+        help="head-motion compensation (default rigid; the paper preset: none)",
     )
     add_set_option(p, "any extraction setting, e.g. --set preprocess.equalization=clahe")
 
