@@ -59,7 +59,9 @@ def region_errors(npz: Path, degrees: float) -> np.ndarray:
     return (err + 180.0) % 360.0 - 180.0  # NaN for a region without pixels
 
 
-def measure(face: Path, speed: float, frames: int) -> list[tuple[float, float, float, int]]:
+def measure(
+    face: Path, speed: float, frames: int, extra: tuple[str, ...] = ()
+) -> list[tuple[float, float, float, int]]:
     """(direction, median signed error, worst region's error, regions with pixels) per
     direction."""
     import contextlib
@@ -75,6 +77,7 @@ def measure(face: Path, speed: float, frames: int) -> list[tuple[float, float, f
         for d in DIRECTIONS:
             clip = translated_clip(image, d, speed, frames, Path(tmp) / f"d{d:g}")
             args = ["extract", "--video", str(clip), "--out", tmp, "--motion", "none", "--quiet"]
+            args += list(extra)
             with contextlib.redirect_stdout(io.StringIO()):
                 rc = main(args)
             if rc != 0:
@@ -92,7 +95,9 @@ def main() -> int:
     p.add_argument("--faces", type=Path, nargs="*", help="face photographs (default: see above)")
     p.add_argument("--speed", type=float, default=0.8, help="px per frame in the photo")
     p.add_argument("--frames", type=int, default=9)
+    p.add_argument("--flow", help="optical-flow backend (default: meflow's)")
     args = p.parse_args()
+    extra = ("--flow", args.flow) if args.flow else ()
     faces = args.faces
     if not faces:
         import cv2
@@ -104,10 +109,12 @@ def main() -> int:
             faces.append(SHARED / "faces" / "single_face.jpg")
     print(f"{'face':<22} " + " ".join(f"{d:>6.0f}" for d in DIRECTIONS) + "  worst  regions")
     for face in faces:
-        rows = measure(face, args.speed, args.frames)
+        rows = measure(face, args.speed, args.frames, extra)
         worst = max((abs(r[2]), r[2]) for r in rows)[1]
         print(
-            f"{face.name[:22]:<22} " + " ".join(f"{r[1]:+6.1f}" for r in rows) + f"   {worst:+.1f}"
+            f"{face.name[:22]:<22} "
+            + " ".join(f"{r[1]:+6.1f}" for r in rows)
+            + f"  {worst:+5.1f}  {min(r[3] for r in rows):>7d}"
         )
     print(
         "(median signed error over the regions with pixels, degrees, per direction of motion;"
