@@ -477,7 +477,6 @@ def test_a_real_25_fps_video_is_brought_to_the_models_rate(
 
 def test_repeated_pairs_have_no_motion_and_no_direction() -> None:
     from meflow.features.sequence import SequenceFeatures
-    from meflow.predict import without_motion
 
     rng = np.random.default_rng(0)
     feats = SequenceFeatures(
@@ -490,7 +489,7 @@ def test_repeated_pairs_have_no_motion_and_no_direction() -> None:
         rng.random((3, 42, 2)).astype(np.float32),
     )
     feats.vector[1, 5] = np.nan  # a region without pixels stays without
-    without_motion(feats, np.array([False, True, False]))
+    feats.without_motion(np.array([False, True, False]))
     assert (feats.vector[1, :5] == 0).all() and np.isnan(feats.vector[1, 5]).all()
     assert (feats.main[1] == 0).all() and (feats.magnitude[1] == 0).all()
     assert np.isnan(feats.angle[1]).all() and np.isfinite(feats.angle[[0, 2]]).all()

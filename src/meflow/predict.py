@@ -321,16 +321,6 @@ def analysis_rate(src_fps: float, model_fps: float) -> float:
     return model_fps
 
 
-def without_motion(feats: Any, repeated: np.ndarray) -> None:
-    """Nothing; makes the pairs that repeat a frame pairs without motion, in place: zero
-    region vectors and magnitudes, no direction (NaN angle). They stay valid."""
-    if repeated.any():
-        for name in ("vector", "main", "magnitude"):
-            a = getattr(feats, name)
-            a[repeated] = np.where(np.isnan(a[repeated]), np.nan, 0.0)
-        feats.angle[repeated] = np.nan
-
-
 def window_starts(pairs: int, window: int, stride: int) -> list[int]:
     """First pair of every window: every ``stride`` pairs, plus one aligned with the end."""
     if pairs < window:
@@ -448,7 +438,7 @@ def predict_video(
     notes: list[str] = []
     repeated = src_idx[1:] == src_idx[:-1]
     valid = feats.valid
-    without_motion(feats, repeated)
+    feats.without_motion(repeated)
     skipped = decoded[0] - len(np.unique(src_idx))
     if skipped > 0:
         notes.append(

@@ -419,7 +419,7 @@ def extract_video(
     """Extracts one video (or frame folder) into ``out_dir/<name>.npz``: (path, features)."""
     from meflow.features.sequence import SequenceExtractor
     from meflow.io import open_frames
-    from meflow.predict import resample, timed_frames, without_motion
+    from meflow.predict import resample, timed_frames
 
     cfg = cfg or ExtractConfig()
     source = open_frames(path, fps)
@@ -437,7 +437,7 @@ def extract_video(
 
     feats = extractor.run(frames, name=str(path))
     idx = np.array(taken[: feats.frames], dtype=np.int64)
-    without_motion(feats, idx[1:] == idx[:-1])
+    feats.without_motion(idx[1:] == idx[:-1])
     if feats.frames < 2:
         raise MeflowError(f"{path}: only {feats.frames} frame; optical flow needs at least 2")
     target = Path(out_dir) / f"{Path(path).stem if Path(path).is_file() else Path(path).name}.npz"

@@ -72,6 +72,15 @@ class SequenceFeatures:
             "frame_valid": self.frame_valid,
         }
 
+    def without_motion(self, repeated: np.ndarray) -> None:
+        """Makes the pairs that repeat a frame (``repeated``, per pair) pairs without motion, in
+        place: zero region vectors and magnitudes, no direction (NaN angle); regions without
+        pixels stay NaN. They stay valid."""
+        if repeated.any():
+            for a in (self.vector, self.main, self.magnitude):
+                a[repeated] = np.where(np.isnan(a[repeated]), np.nan, 0.0)
+            self.angle[repeated] = np.nan
+
 
 def _timed(
     frames: Iterable[np.ndarray | None], timings: dict[str, float]
