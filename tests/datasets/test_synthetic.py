@@ -316,3 +316,30 @@ def test_the_realistic_profile_is_as_faint_as_real_clips(tmp_path: Path) -> None
     assert 0.1 <= s["noise_floor"][1] <= 0.3 and s["noise_floor"][2] <= 0.4
     assert 0.5 <= s["displacement"][1] <= 3.0
     assert 0.5 <= s["snr"][1] <= 1.6
+
+
+def test_skin_motion_is_drawn_per_clip(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two clips of one subject with the same length get different skin motion (issue 20)."""
+    import meflow.datasets.synthetic_render as render
+
+    drawn: list[np.ndarray] = []
+    real = render.skin_motion
+
+    def spy(n, profile, rng):  # type: ignore[no-untyped-def]
+        fields = list(real(n, profile, rng))
+        drawn.append(np.stack([f for f in fields if f is not None]))
+        return fields
+
+    monkeypatch.setattr(render, "skin_motion", spy)
+    _, clips = plan(1, seed=0, frames=FRAMES)
+    a = clips[0]
+    b = dataclasses.replace(clips[1], frames=a.frames, onset=a.onset, apex=a.apex, offset=a.offset)
+    assert a.subject == b.subject and a.clip != b.clip
+    ident = identity_for(0, a.subject)
+    for clip in (a, b):
+        next(iter(render_clip(0, clip, ident, PROFILES["realistic"])))
+    assert len(drawn) == 2
+    assert np.abs(drawn[0] - drawn[1]).max() > 0.01
+    # and the same clip again gives the same field (seeded, not random)
+    next(iter(render_clip(0, a, ident, PROFILES["realistic"])))
+    np.testing.assert_array_equal(drawn[0], drawn[2])

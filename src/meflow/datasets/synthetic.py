@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from meflow.datasets.face_photos import FacePhoto
 
 GENERATOR = "meflow synth"
-GENERATOR_VERSION = "2"  # 2: the realistic profile (docs/synthetic.md)
+GENERATOR_VERSION = "3"  # 2: the realistic profile; 3: skin motion drawn per clip (docs/synthetic.md)
 LABEL_FILE = "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"
 LABEL_SHEET = "label"
 LABEL_COLUMNS = (

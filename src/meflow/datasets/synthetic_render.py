@@ -273,7 +273,7 @@ def render_clip(
     bank = np.rint(rng.normal(0.0, sigma, size=(NOISE_BANK, *size[::-1], 1)))
     bank = np.ascontiguousarray(np.repeat(bank.astype(np.int16), 3, axis=3))
     picks = (np.cumsum(rng.integers(1, NOISE_BANK, size=n)) % NOISE_BANK).tolist()
-    skin = skin_motion(n, profile, np.random.default_rng([seed, 5, clip.subject.index, n]))
+    skin = skin_motion(n, profile, clip_rng(seed, clip, 5))
     source = identity.source()
     xs, ys = np.meshgrid(
         np.arange(FRAME_SIZE, dtype=np.float32), np.arange(FRAME_SIZE, dtype=np.float32)
