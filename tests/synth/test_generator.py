@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from meflow.datasets.base import EMOTIONS
-from meflow.datasets.synthetic import (
+from meflow.errors import MeflowError
+from meflow.synth.generator import (
     CASME3_WORD,
     LABEL_COLUMNS,
     LABEL_FILE,
@@ -26,20 +27,19 @@ from meflow.datasets.synthetic import (
     plan,
     render_clip,
 )
-from meflow.datasets.synthetic_face import (
+from meflow.synth.identity import (
     BASE_LANDMARKS,
     FRAME_SIZE,
     base_image,
     neutral_identity,
 )
-from meflow.datasets.synthetic_motion import (
+from meflow.synth.motion import (
     FaceAxes,
     blink_field,
     expression_field,
     temporal_profile,
 )
-from meflow.datasets.synthetic_render import PROFILES
-from meflow.errors import MeflowError
+from meflow.synth.render import PROFILES
 
 FRAMES = 40  # short clips keep the tests fast; the default is 80
 WORD_TO_EMOTION = {v: k for k, v in CASME3_WORD.items()}
@@ -320,7 +320,7 @@ def test_the_realistic_profile_is_as_faint_as_real_clips(tmp_path: Path) -> None
 
 def test_skin_motion_is_drawn_per_clip(monkeypatch: pytest.MonkeyPatch) -> None:
     """Two clips of one subject with the same length get different skin motion (issue 20)."""
-    import meflow.datasets.synthetic_render as render
+    import meflow.synth.render as render
 
     drawn: list[np.ndarray] = []
     real = render.skin_motion

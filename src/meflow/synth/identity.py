@@ -2,7 +2,7 @@
 
 The base face is scikit-image's ``astronaut`` photograph (public domain, shipped with
 scikit-image), 512x512 RGB, or one of the user's photographs (a
-:class:`~meflow.datasets.face_photos.FacePhoto`, ``meflow synth --faces``). Every subject is
+:class:`~meflow.synth.photos.FacePhoto`, ``meflow synth --faces``). Every subject is
 that face under a geometric transform (scale, aspect, small rotation, translation, optional
 mirror) and a photometric one (brightness, contrast, gamma, colour cast); the transform maps
 the photo straight into the output frame, so each frame is sampled from the photo once (one
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from meflow.datasets.face_photos import FacePhoto
+    from meflow.synth.photos import FacePhoto
 
 FRAME_SIZE = 256  # output frames are FRAME_SIZE x FRAME_SIZE pixels
 # The square of the photo that becomes the frame (before the per-subject transform): centred

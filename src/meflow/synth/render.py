@@ -25,17 +25,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from meflow.datasets.synthetic_face import FRAME_SIZE, Identity
-from meflow.datasets.synthetic_motion import (
+from meflow.errors import MeflowError
+from meflow.synth.identity import FRAME_SIZE, Identity
+from meflow.synth.motion import (
     blink_field,
     blink_profile,
     expression_field,
     temporal_profile,
 )
-from meflow.errors import MeflowError
 
 if TYPE_CHECKING:
-    from meflow.datasets.synthetic import ClipPlan
+    from meflow.synth.generator import ClipPlan
 
 NOISE_BANK = 16  # sensor-noise frames per clip, drawn in random order (never twice in a row)
 
@@ -207,7 +207,7 @@ def _head_inverse(pose: np.ndarray) -> np.ndarray:
 
 def clip_rng(seed: int, clip: ClipPlan, stream: int) -> np.random.Generator:
     """The random stream ``stream`` of one clip (depends on the seed, subject and clip only)."""
-    from meflow.datasets.synthetic import CLIP_LETTERS
+    from meflow.synth.generator import CLIP_LETTERS
 
     return np.random.default_rng([seed, stream, clip.subject.index, CLIP_LETTERS.index(clip.clip)])
 

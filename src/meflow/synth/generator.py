@@ -4,7 +4,7 @@ Real micro-expression data cannot be shipped, so ``generate`` makes a small data
 public-domain face photo: each subject is a geometric and photometric variant of it, each clip
 a face that stays still except for slow head drift, blinks, sensor noise and lighting flicker,
 and one micro-expression made of FACS action-unit displacement fields (see
-``synthetic_motion``). The output reads like CAS(ME)^3 Part A::
+``meflow.synth.motion``). The output reads like CAS(ME)^3 Part A::
 
     out/spNO.<k>/<letter a..m>/color/<n>.jpg      n = 0 .. frames-1 (the annotated numbers)
     out/cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx sheet 'label'
@@ -33,14 +33,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from meflow.datasets.base import EMOTIONS
-from meflow.datasets.synthetic_face import FRAME_SIZE, Identity, make_identity
-from meflow.datasets.synthetic_motion import (
+from meflow.errors import MeflowError
+from meflow.synth.identity import FRAME_SIZE, Identity, make_identity
+from meflow.synth.motion import (
     EMOTION_AUS,
     GENDER_AMPLITUDE,
     OBJECTIVE_CLASS,
     temporal_profile,
 )
-from meflow.datasets.synthetic_render import (
+from meflow.synth.render import (
     PROFILES,
     SynthProfile,
     clip_fields,
@@ -50,13 +51,13 @@ from meflow.datasets.synthetic_render import (
     profile_dict,
     render_clip,
 )
-from meflow.errors import MeflowError
 
 if TYPE_CHECKING:
-    from meflow.datasets.face_photos import FacePhoto
+    from meflow.synth.photos import FacePhoto
 
 GENERATOR = "meflow synth"
-GENERATOR_VERSION = "3"  # 2: the realistic profile; 3: skin motion drawn per clip (docs/synthetic.md)
+# 2: the realistic profile; 3: skin motion drawn per clip (docs/synthetic.md)
+GENERATOR_VERSION = "3"
 LABEL_FILE = "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"
 LABEL_SHEET = "label"
 LABEL_COLUMNS = (
@@ -381,7 +382,7 @@ def generate(
     Defaults: 16 subjects x 10 clips = 160 micro-expressions of 80 frames (30 fps, 256x256),
     with the nuisances of the ``realistic`` profile (``clean``: the version-1 set);
     ``jpeg_quality`` fixes the JPEG quality (default: drawn per clip by the profile).
-    ``faces`` (from :func:`meflow.datasets.face_photos.load_face_photos`): subject k is face
+    ``faces`` (from :func:`meflow.synth.photos.load_face_photos`): subject k is face
     k mod N, and its gender is that face's estimated one (subjects.csv gives the confidence).
     """
     import cv2

