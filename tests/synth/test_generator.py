@@ -13,19 +13,10 @@ import pytest
 from meflow.datasets.base import EMOTIONS
 from meflow.errors import MeflowError
 from meflow.synth.generator import (
-    CASME3_WORD,
-    LABEL_COLUMNS,
-    LABEL_FILE,
-    ClipPlan,
     SynthSummary,
-    _deterministic_xlsx,
-    class_counts,
     expression_displacement,
     generate,
     identity_for,
-    label_rows,
-    plan,
-    render_clip,
 )
 from meflow.synth.identity import (
     BASE_LANDMARKS,
@@ -33,13 +24,22 @@ from meflow.synth.identity import (
     base_image,
     neutral_identity,
 )
+from meflow.synth.layout import (
+    CASME3_WORD,
+    LABEL_COLUMNS,
+    LABEL_FILE,
+    deterministic_xlsx,
+    label_rows,
+)
 from meflow.synth.motion import (
     FaceAxes,
     blink_field,
     expression_field,
     temporal_profile,
 )
-from meflow.synth.render import PROFILES
+from meflow.synth.plan import ClipPlan, class_counts, plan
+from meflow.synth.profiles import PROFILES
+from meflow.synth.render import render_clip
 
 FRAMES = 40  # short clips keep the tests fast; the default is 80
 WORD_TO_EMOTION = {v: k for k, v in CASME3_WORD.items()}
@@ -102,9 +102,9 @@ def test_same_seed_same_bytes_other_seed_differs(small: SynthSummary, tmp_path: 
         assert (again.out / name).read_bytes() == (small.out / name).read_bytes(), name
     frame = Path("spNO.1") / small.clips[0].clip / "color" / f"{small.clips[0].apex}.jpg"
     assert (again.out / frame).read_bytes() == (small.out / frame).read_bytes()
-    other = _deterministic_xlsx(label_rows(plan(2, seed=1, frames=FRAMES)[1]))
+    other = deterministic_xlsx(label_rows(plan(2, seed=1, frames=FRAMES)[1]))
     assert other != (small.out / LABEL_FILE).read_bytes()
-    assert other == _deterministic_xlsx(label_rows(plan(2, seed=1, frames=FRAMES)[1]))
+    assert other == deterministic_xlsx(label_rows(plan(2, seed=1, frames=FRAMES)[1]))
 
 
 def test_default_class_proportions_and_genders() -> None:

