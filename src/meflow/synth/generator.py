@@ -45,11 +45,7 @@ from meflow.synth.layout import (
 )
 from meflow.synth.motion import temporal_profile
 from meflow.synth.plan import ClipPlan, SubjectPlan, plan
-from meflow.synth.profiles import (
-    SynthProfile,
-    get_profile,
-    profile_dict,
-)
+from meflow.synth.profiles import SynthProfile, get_profile, profile_dict
 from meflow.synth.render import clip_fields, jpeg_quality_of, render_clip
 
 if TYPE_CHECKING:

@@ -1,8 +1,8 @@
 """The plan of a synthetic dataset: its subjects, and each clip's class, timing and size.
 
 A plan has no pixels: it is cheap and deterministic, and the renderer draws each clip from it
-(:mod:`meflow.synth.render`). The classes follow CAS(ME)^3 Part A's proportions and the genders
-the paper's participants'.
+(:mod:`meflow.synth.render`). The classes follow CAS(ME)^3 Part A's proportions, the genders
+the paper's share of men and women.
 """
 
 from __future__ import annotations
