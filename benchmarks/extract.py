@@ -85,7 +85,7 @@ def bench_dataset(synth: Path | None, workers: int, backend: str) -> None:
     with tempfile.TemporaryDirectory() as d:
         data = synth
         if data is None:
-            from meflow.datasets.synthetic import generate
+            from meflow.synth.generator import generate
 
             data = Path(d) / "synth"
             t0 = time.perf_counter()

@@ -33,9 +33,9 @@ FRAMES = 130
 
 def make(work: Path) -> tuple[Path, Path]:
     from meflow.datasets import load_dataset
-    from meflow.datasets.face_photos import load_face_photos, packaged_photos
-    from meflow.datasets.synthetic import generate
     from meflow.features.extract import extract_dataset
+    from meflow.synth.generator import generate
+    from meflow.synth.photos import load_face_photos, packaged_photos
 
     data, cache = work / "data", work / "cache"
     if not (data / "synth.json").exists():

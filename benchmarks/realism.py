@@ -21,8 +21,8 @@ from pathlib import Path
 
 def _synth_cache(profile: str, subjects: int, seed: int, workers: int) -> Path:
     from meflow.datasets import load_dataset
-    from meflow.datasets.synthetic import generate
     from meflow.features.extract import extract_dataset
+    from meflow.synth.generator import generate
 
     tmp = Path(tempfile.mkdtemp(prefix="meflow-realism-"))
     generate(tmp / "data", subjects=subjects, seed=seed, progress=False, profile=profile)

@@ -42,8 +42,8 @@ SLOW_EXTRACTIONS = ("farneback flow", "crop 256 px")
 
 def make_data(data: Path, seed: int) -> None:
     """The realistic benchmark: one subject per distinct face, 10 clips each."""
-    from meflow.datasets.face_photos import load_face_photos, packaged_photos
-    from meflow.datasets.synthetic import generate
+    from meflow.synth.generator import generate
+    from meflow.synth.photos import load_face_photos, packaged_photos
 
     files = [p.path for p in packaged_photos()]
     files += sorted((SHARED / "faces").glob("*.jpg")) if (SHARED / "faces").is_dir() else []

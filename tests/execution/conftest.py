@@ -60,7 +60,7 @@ def local_ray() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def tiny_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """2 subjects x 3 clips of 70 frames in the CAS(ME)^3 layout."""
-    from meflow.datasets.synthetic import generate
+    from meflow.synth.generator import generate
 
     root = tmp_path_factory.mktemp("exec-synth") / "data"
     generate(root, subjects=2, seed=3, progress=False, clips_per_subject=3, frames=70)

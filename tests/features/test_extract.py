@@ -70,7 +70,7 @@ def test_several_videos_one_bad_does_not_stop_the_others(
 
 @pytest.fixture(scope="module")
 def small_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from meflow.datasets.synthetic import generate
+    from meflow.synth.generator import generate
 
     root = tmp_path_factory.mktemp("synth") / "data"
     generate(root, subjects=2, seed=3, progress=False, clips_per_subject=3, frames=70)

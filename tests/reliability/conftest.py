@@ -24,7 +24,7 @@ def _one_torch_thread(one_torch_thread: None) -> None:
 @pytest.fixture(scope="session")
 def synth_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small synthetic dataset; read-only by convention (copy it with ``synth_copy``)."""
-    from meflow.datasets.synthetic import generate
+    from meflow.synth.generator import generate
 
     root = tmp_path_factory.mktemp("reliability-synth") / "data"
     generate(root, subjects=2, seed=0, progress=False, clips_per_subject=3, frames=70)

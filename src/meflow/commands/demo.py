@@ -57,7 +57,7 @@ def _packaged_faces() -> list[Any] | None:
     """The faces of the photographs installed packages ship, or None (then the astronaut)."""
     import sys
 
-    from meflow.datasets.face_photos import load_face_photos, packaged_photos
+    from meflow.synth.photos import load_face_photos, packaged_photos
 
     files = [p.path for p in packaged_photos()]
     if not files:
@@ -73,9 +73,9 @@ def run(args: argparse.Namespace) -> int:
 
     from meflow.config import ExperimentConfig
     from meflow.datasets import load_dataset
-    from meflow.datasets.synthetic import generate
     from meflow.experiments import reproduce, train_model
     from meflow.features.extract import extract_dataset
+    from meflow.synth.generator import generate
 
     t0 = time.perf_counter()
     if args.preset:

@@ -50,11 +50,11 @@ def run(args: argparse.Namespace) -> int:
     """Generates the dataset and prints a short summary; gives the exit status."""
     from pathlib import Path
 
-    from meflow.datasets.synthetic import generate
+    from meflow.synth.generator import generate
 
     faces = None
     if args.faces:
-        from meflow.datasets.face_photos import load_face_photos, photo_files
+        from meflow.synth.photos import load_face_photos, photo_files
 
         faces, warnings = load_face_photos(photo_files(args.faces))
         for line in warnings:

@@ -1,4 +1,4 @@
-"""Displacement fields of the synthetic dataset: action units, blinks, head drift.
+"""Displacement fields of the synthetic dataset: action units and blinks.
 
 All fields are in frame pixels, shape (H, W, 2) float32 holding (dx, dy) with y pointing
 down, and describe where the skin at a point moves to (a forward displacement); the renderer
@@ -130,10 +130,7 @@ OBJECTIVE_CLASS: dict[str, str] = {
     "fear": "VI",
 }
 
-AMPLITUDE_RANGE = (3.5, 5.0)  # px: the largest displacement at the apex, before gender factor
 GENDER_AMPLITUDE = {"female": 1.08, "male": 0.92}  # women's expressions ~17% larger than men's
-DURATION_RANGE = (10, 30)  # frames from onset to offset (inclusive range of draws)
-RISE_FRACTION = (0.3, 0.5)  # (apex - onset) / (offset - onset)
 WEIGHT_JITTER = 0.25  # each component's weight is multiplied by U(1 - j, 1 + j) per sample
 DIRECTION_JITTER_DEG = 8.0  # each component's direction turns by N(0, this) per sample
 
@@ -296,27 +293,3 @@ def blink_profile(t: np.ndarray | float, start: float) -> np.ndarray:
     m = (t > b) & (t < c)
     p[m] = 0.5 * (1 + np.cos(np.pi * (t[m] - b) / BLINK_OPEN))
     return p
-
-
-DRIFT_MAX_SPEED = 0.12  # px/frame, per axis, for the translation part of head drift
-DRIFT_MAX_ROTATION_DEG = 0.5
-
-
-def head_drift(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Smooth head motion for ``n`` frames: (n, 3) of (tx px, ty px, rotation rad).
-
-    Each is a sum of two slow sinusoids (periods 90..240 frames) with random phases, so the
-    speed stays sub-pixel per frame (at most ~2 x DRIFT_MAX_SPEED px/frame for translation).
-    """
-    t = np.arange(n, dtype=np.float64)
-    out = np.zeros((n, 3))
-    for j in range(3):
-        for _ in range(2):
-            period = float(rng.uniform(90, 240))
-            phase = float(rng.uniform(0, 2 * np.pi))
-            if j < 2:
-                amp = DRIFT_MAX_SPEED * period / (2 * np.pi) * float(rng.uniform(0.3, 1.0))
-            else:
-                amp = math.radians(DRIFT_MAX_ROTATION_DEG) * float(rng.uniform(0.3, 1.0)) / 2
-            out[:, j] += amp * (np.sin(2 * np.pi * t / period + phase) - math.sin(phase))
-    return out

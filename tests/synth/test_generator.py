@@ -11,35 +11,35 @@ import numpy as np
 import pytest
 
 from meflow.datasets.base import EMOTIONS
-from meflow.datasets.synthetic import (
-    CASME3_WORD,
-    LABEL_COLUMNS,
-    LABEL_FILE,
-    ClipPlan,
+from meflow.errors import MeflowError
+from meflow.synth.generator import (
     SynthSummary,
-    _deterministic_xlsx,
-    class_counts,
     expression_displacement,
     generate,
     identity_for,
-    label_rows,
-    plan,
-    render_clip,
 )
-from meflow.datasets.synthetic_face import (
+from meflow.synth.identity import (
     BASE_LANDMARKS,
     FRAME_SIZE,
     base_image,
     neutral_identity,
 )
-from meflow.datasets.synthetic_motion import (
+from meflow.synth.layout import (
+    CASME3_WORD,
+    LABEL_COLUMNS,
+    LABEL_FILE,
+    deterministic_xlsx,
+    label_rows,
+)
+from meflow.synth.motion import (
     FaceAxes,
     blink_field,
     expression_field,
     temporal_profile,
 )
-from meflow.datasets.synthetic_render import PROFILES
-from meflow.errors import MeflowError
+from meflow.synth.plan import ClipPlan, class_counts, plan
+from meflow.synth.profiles import PROFILES
+from meflow.synth.render import render_clip
 
 FRAMES = 40  # short clips keep the tests fast; the default is 80
 WORD_TO_EMOTION = {v: k for k, v in CASME3_WORD.items()}
@@ -102,9 +102,9 @@ def test_same_seed_same_bytes_other_seed_differs(small: SynthSummary, tmp_path: 
         assert (again.out / name).read_bytes() == (small.out / name).read_bytes(), name
     frame = Path("spNO.1") / small.clips[0].clip / "color" / f"{small.clips[0].apex}.jpg"
     assert (again.out / frame).read_bytes() == (small.out / frame).read_bytes()
-    other = _deterministic_xlsx(label_rows(plan(2, seed=1, frames=FRAMES)[1]))
+    other = deterministic_xlsx(label_rows(plan(2, seed=1, frames=FRAMES)[1]))
     assert other != (small.out / LABEL_FILE).read_bytes()
-    assert other == _deterministic_xlsx(label_rows(plan(2, seed=1, frames=FRAMES)[1]))
+    assert other == deterministic_xlsx(label_rows(plan(2, seed=1, frames=FRAMES)[1]))
 
 
 def test_default_class_proportions_and_genders() -> None:
@@ -316,3 +316,30 @@ def test_the_realistic_profile_is_as_faint_as_real_clips(tmp_path: Path) -> None
     assert 0.1 <= s["noise_floor"][1] <= 0.3 and s["noise_floor"][2] <= 0.4
     assert 0.5 <= s["displacement"][1] <= 3.0
     assert 0.5 <= s["snr"][1] <= 1.6
+
+
+def test_skin_motion_is_drawn_per_clip(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two clips of one subject with the same length get different skin motion (issue 20)."""
+    import meflow.synth.render as render
+
+    drawn: list[np.ndarray] = []
+    real = render.skin_motion
+
+    def spy(n, profile, rng):  # type: ignore[no-untyped-def]
+        fields = list(real(n, profile, rng))
+        drawn.append(np.stack([f for f in fields if f is not None]))
+        return fields
+
+    monkeypatch.setattr(render, "skin_motion", spy)
+    _, clips = plan(1, seed=0, frames=FRAMES)
+    a = clips[0]
+    b = dataclasses.replace(clips[1], frames=a.frames, onset=a.onset, apex=a.apex, offset=a.offset)
+    assert a.subject == b.subject and a.clip != b.clip
+    ident = identity_for(0, a.subject)
+    for clip in (a, b):
+        next(iter(render_clip(0, clip, ident, PROFILES["realistic"])))
+    assert len(drawn) == 2
+    assert np.abs(drawn[0] - drawn[1]).max() > 0.01
+    # and the same clip again gives the same field (seeded, not random)
+    next(iter(render_clip(0, a, ident, PROFILES["realistic"])))
+    np.testing.assert_array_equal(drawn[0], drawn[2])

