@@ -74,7 +74,7 @@ def main() -> int:
     from meflow.config import ExperimentConfig
     from meflow.datasets import load_dataset
     from meflow.evaluation.metrics import accuracy, micro_roc_auc, uf1
-    from meflow.features.extract import load_features
+    from meflow.features.featureset import load_features
     from meflow.features.inputs import build_input
     from meflow.features.sequence import SequenceExtractor
     from meflow.models.classifiers import fit_classifier

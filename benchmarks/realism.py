@@ -18,6 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _motion_stats import cache_stats, summarise  # benchmarks/ is on sys.path when a script runs
+
 
 def _synth_cache(profile: str, subjects: int, seed: int, workers: int) -> Path:
     from meflow.datasets import load_dataset
@@ -34,8 +36,6 @@ def _synth_cache(profile: str, subjects: int, seed: int, workers: int) -> Path:
 
 
 def main() -> int:
-    from meflow.features.motion_stats import cache_stats, summarise
-
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--cache", type=Path, nargs="*", default=[])
     p.add_argument("--synth", action="store_true", help="generate and extract a synthetic set")

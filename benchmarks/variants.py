@@ -86,7 +86,7 @@ def score(cache: Path, label: str, input_name: str, model: str, seeds: int, **tr
     """One row: the cell's metrics dict, scored as reproduce scores it."""
     from meflow.cells import run_cell
     from meflow.config import ExperimentConfig
-    from meflow.features.extract import load_features
+    from meflow.features.featureset import load_features
     from meflow.features.inputs import build_input
 
     floor = train.pop("noise_floor_gate", None)

@@ -14,7 +14,8 @@ from __future__ import annotations
 from meflow.config import ExperimentConfig, ExtractConfig, load_yaml
 from meflow.datasets import load_dataset
 from meflow.experiments import reproduce, train_model
-from meflow.features.extract import extract_dataset, extract_video, load_features
+from meflow.features.extract import extract_dataset, extract_video
+from meflow.features.featureset import load_features
 
 __all__ = [
     "ExperimentConfig",

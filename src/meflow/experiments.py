@@ -115,7 +115,7 @@ def reproduce(
     import time
 
     from meflow.execution import execution_record
-    from meflow.features.extract import load_features
+    from meflow.features.featureset import load_features
     from meflow.features.inputs import build_input
     from meflow.report import write_results
 
@@ -197,7 +197,7 @@ def train_model(
     """
     from meflow.config import to_dict
     from meflow.demographics import read_demographics
-    from meflow.features.extract import load_features
+    from meflow.features.featureset import load_features
     from meflow.features.inputs import build_input
     from meflow.models.classifiers import fit_classifier
     from meflow.training.checkpoint import save_checkpoint

@@ -18,7 +18,7 @@ from meflow.features.cache import atomic_write_text
 
 if TYPE_CHECKING:
     from meflow.experiments import CellResult
-    from meflow.features.extract import FeatureSet
+    from meflow.features.featureset import FeatureSet
 
 TABLE_FIELDS = (
     "subset",

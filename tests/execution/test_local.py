@@ -16,24 +16,37 @@ from meflow.execution import LocalExecutor, make_executor
 _SEEN: list[Any] = []
 
 
-def _setup(context: Any, alone: bool) -> None:
+def _setup(context: int, alone: bool) -> dict[str, int]:
+    """A worker's state: what its tasks use in place of the context, counting them."""
     _SEEN.append(("setup", context, alone))
+    return {"context": context, "tasks": 0}
 
 
-def _square(context: int, task: int) -> tuple[int, int, int]:
+def _square(state: dict[str, int], task: int) -> tuple[int, int, int, int]:
     import os
 
-    return task * task + context, os.getpid(), len(_SEEN)
+    state["tasks"] += 1
+    return task * task + state["context"], os.getpid(), len(_SEEN), state["tasks"]
 
 
-def test_in_driver_runs_setup_once_then_every_task_in_order() -> None:
+def _plain(context: int, task: int) -> int:
+    return task + context
+
+
+def test_in_driver_runs_setup_once_then_every_task_in_order_with_its_state() -> None:
     _SEEN.clear()
     out = list(LocalExecutor(1).map(_square, [1, 2, 3], 10, setup=_setup))
     assert [(i, r[0]) for i, r in out] == [(0, 11), (1, 14), (2, 19)]
     assert _SEEN == [("setup", 10, True)]  # alone: one task at a time, in this process
+    assert [r[3] for _, r in out] == [1, 2, 3]  # one state, kept from task to task
     import os
 
     assert {r[1] for _, r in out} == {os.getpid()}
+
+
+def test_without_setup_every_task_gets_the_context() -> None:
+    assert list(LocalExecutor(1).map(_plain, [1, 2], 10)) == [(0, 11), (1, 12)]
+    assert sorted(LocalExecutor(2).map(_plain, [1, 2, 3], 10)) == [(0, 11), (1, 12), (2, 13)]
 
 
 def test_process_pool_gives_every_result_once_from_other_processes() -> None:
@@ -45,6 +58,11 @@ def test_process_pool_gives_every_result_once_from_other_processes() -> None:
     assert os.getpid() not in {r[1] for _, r in out}
     # each spawned process ran the setup once (its own _SEEN), none in this process
     assert all(r[2] == 1 for _, r in out)
+    # and kept its state for its tasks: a process's tasks counted 1, 2, ... on it
+    by_process: dict[int, list[int]] = {}
+    for _, r in out:
+        by_process.setdefault(r[1], []).append(r[3])
+    assert all(sorted(n) == list(range(1, len(n) + 1)) for n in by_process.values())
 
 
 def test_unknown_executor_is_one_line() -> None:

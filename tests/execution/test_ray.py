@@ -193,6 +193,33 @@ def test_a_user_error_in_a_task_stays_one_line() -> None:
     assert str(info.value) == "task -1 is negative"
 
 
+def _make_state(context: int, alone: bool) -> dict[str, Any]:
+    return {"context": context, "alone": alone, "tasks": 0}
+
+
+def _count(state: dict[str, Any], task: int) -> tuple[int, int, int, bool]:
+    import os
+
+    state["tasks"] += 1
+    return task + state["context"], os.getpid(), state["tasks"], state["alone"]
+
+
+def test_each_ray_worker_makes_its_state_once_per_context_and_keeps_it() -> None:
+    from meflow.execution.ray_executor import RayExecutor
+
+    _by_value()
+    with RayExecutor() as ex:
+        for context in (100, 200):  # a new context: a new state in every worker
+            out = dict(ex.map(_count, list(range(8)), context, setup=_make_state))
+            assert {i: r[0] for i, r in out.items()} == {i: i + context for i in range(8)}
+            assert not any(r[3] for r in out.values())  # never alone on Ray
+            by_worker: dict[int, list[int]] = {}
+            for r in out.values():
+                by_worker.setdefault(r[1], []).append(r[2])
+            # a state made per task would count 1 every time: each worker counted 1, 2, ...
+            assert all(sorted(n) == list(range(1, len(n) + 1)) for n in by_worker.values())
+
+
 def _crash(_context: Any, task: int) -> int:
     import os
 

@@ -127,7 +127,7 @@ def test_dataset_extraction_writes_a_cache_and_a_rerun_skips_it(
     import json
 
     from meflow.features import FEATURES_VERSION
-    from meflow.features.extract import load_features
+    from meflow.features.featureset import load_features
 
     manifest = json.loads((cache / "cache.json").read_text())
     assert manifest["features_version"] == FEATURES_VERSION

@@ -46,7 +46,7 @@ def test_cache_with_a_pickled_sample_is_refused_without_running_it(
     cache = write_fake_cache(tmp_path / "cache", subjects=2, per_class=1)
     marker = tmp_path / "pwned"
     evil = _pickled_npz(cache / "samples" / "evil.npz", marker)
-    from meflow.features.extract import load_features
+    from meflow.features.featureset import load_features
 
     with pytest.raises(MeflowError, match=re.escape(str(evil))):
         load_features(cache)

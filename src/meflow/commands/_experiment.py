@@ -88,7 +88,7 @@ def settle_extract(
 
     from meflow.config import ExtractConfig, from_dict
     from meflow.errors import MeflowError
-    from meflow.features.extract import read_manifest
+    from meflow.features.featureset import read_manifest
 
     have = read_manifest(cache)["extract"]
     flat = _flatten(have)

@@ -13,11 +13,10 @@ from typing import Any
 from meflow.errors import MeflowError
 from meflow.execution.base import Executor
 from meflow.execution.local import LocalExecutor
+from meflow.execution.ray_executor import RayExecutor, import_ray
 
 
 def _ray(**kwargs: Any) -> Executor:
-    from meflow.execution.ray_executor import RayExecutor, import_ray
-
     import_ray()  # without the extra: one line naming it, before any work
     return RayExecutor(**kwargs)
 

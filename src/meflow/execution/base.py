@@ -15,18 +15,22 @@ T = TypeVar("T")
 C = TypeVar("C")
 R = TypeVar("R")
 
-# fn(context, task) -> result; setup(context, alone) runs once per worker process before its
-# first task (alone: the tasks run one at a time in the driver's process, which may then use
-# more than one core for a task).
+# fn(state, task) -> result. setup(context, alone) -> state runs once per worker process before
+# its first task and gives the worker's state, which the executor keeps for that worker and
+# hands to each of its tasks (without setup the state is the context itself). alone: the tasks
+# run one at a time in the driver's process, which may then use more than one core for a task.
 TaskFn = Callable[[Any, Any], Any]
-SetupFn = Callable[[Any, bool], None]
+SetupFn = Callable[[Any, bool], Any]
 LostFn = Callable[[Any, str], Any]
 
 
 class Executor(ABC):
-    """Runs ``fn(context, task)`` for every task; yields ``(index, result)`` as each finishes.
+    """Runs ``fn(state, task)`` for every task; yields ``(index, result)`` as each finishes.
 
     ``context`` is sent to each worker once (not once per task): the data every task shares.
+    A worker's ``state`` is ``setup(context, alone)``, made once per worker and kept by the
+    executor for its tasks (what the worker builds once, e.g. an extractor), or ``context``
+    itself without ``setup``.
     ``on_lost(task, reason)`` turns a task whose worker or node died more often than the
     executor retries into a result; without it that raises MeflowError.
     """
@@ -47,7 +51,7 @@ class Executor(ABC):
         setup: SetupFn | None = None,
         on_lost: LostFn | None = None,
     ) -> Iterator[tuple[int, Any]]:
-        """``(index into tasks, fn(context, task))`` in order of completion."""
+        """``(index into tasks, fn(state, task))`` in order of completion."""
 
     def task_threads(self) -> int:
         """The torch threads a training task uses (the same on every executor: the results

@@ -7,24 +7,23 @@ from typing import Any
 
 from meflow.execution.base import Executor, LostFn, SetupFn, TaskFn
 
-_CONTEXT: Any = None
+_STATE: Any = None  # in a spawned worker process: its state (see Executor)
 
 
 def _init_process(setup: SetupFn | None, context: Any) -> None:
-    global _CONTEXT
-    _CONTEXT = context
-    if setup is not None:
-        setup(context, False)
+    global _STATE
+    _STATE = context if setup is None else setup(context, False)
 
 
 def _call(fn: TaskFn, task: Any) -> Any:
-    return fn(_CONTEXT, task)
+    return fn(_STATE, task)
 
 
 class LocalExecutor(Executor):
     """meflow's own execution: ``workers`` spawned processes, or the driver itself for one
     worker (or one task). Processes are spawned, not forked: no MediaPipe or OpenCV state is
-    inherited; the context is sent to each process once, with its initializer. Nothing is
+    inherited; the context is sent to each process once, with its initializer, which makes the
+    process's state. Nothing is
     retried here: a worker process that dies stops the run (BrokenProcessPool; ``on_lost``
     is not used), and a rerun resumes."""
 
@@ -47,10 +46,9 @@ class LocalExecutor(Executor):
         if not tasks:
             return
         if self.workers <= 1 or len(tasks) <= 1:
-            if setup is not None:
-                setup(context, True)
+            state = context if setup is None else setup(context, True)
             for i, task in enumerate(tasks):
-                yield i, fn(context, task)
+                yield i, fn(state, task)
             return
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed

@@ -17,7 +17,8 @@ from meflow.execution.base import Executor, LostFn, SetupFn, TaskFn
 RETRIES = 3  # re-runs of a task whose worker or node died (Ray's max_retries)
 IN_FLIGHT_PER_SLOT = 2  # tasks submitted ahead per task slot of the cluster: bounded memory
 
-_SETUP_KEY: str | None = None  # in a Ray worker: the context its setup last ran for
+# in a Ray worker process: (the context's key, the state its setup made from it)
+_STATE: tuple[str, Any] | None = None
 
 
 def import_ray() -> Any:
@@ -32,12 +33,14 @@ def import_ray() -> Any:
 
 
 def _run_task(fn: TaskFn, setup: SetupFn | None, key: str, context: Any, task: Any) -> Any:
-    """In a Ray worker: runs the setup once per worker process and context, then the task."""
-    global _SETUP_KEY
-    if setup is not None and key != _SETUP_KEY:
-        setup(context, False)
-        _SETUP_KEY = key
-    return fn(context, task)
+    """In a Ray worker: makes the state once per worker process and context, then runs the task."""
+    global _STATE
+    if setup is None:
+        return fn(context, task)
+    if _STATE is None or _STATE[0] != key:
+        _STATE = None  # the previous context's state is released before the new one is made
+        _STATE = (key, setup(context, False))
+    return fn(_STATE[1], task)
 
 
 class RayExecutor(Executor):

@@ -7,6 +7,13 @@ from pathlib import Path
 import numpy as np
 
 from meflow.config import ExtractConfig
+from meflow.face.draw import draw_region_borders
+from meflow.face.landmarks import LandmarkTracker
+from meflow.features.cache import load_npz
+from meflow.features.sequence import SequenceExtractor
+from meflow.features.windows import pseudo_images
+from meflow.io import open_frames
+from meflow.preprocess import preprocess
 
 
 def plot_pseudo_image(image: np.ndarray, path: Path, title: str = "pseudo-image") -> Path:
@@ -45,8 +52,6 @@ def plot_flow_pair(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from meflow.face.draw import draw_region_borders
-
     base = draw_region_borders(np.dstack([crop] * 3), labels)
     h, w = crop.shape
     ys, xs = np.mgrid[step // 2 : h : step, step // 2 : w : step]
@@ -71,13 +76,6 @@ def plot_flow_pair(
 
 def video_figures(video: Path, features_file: Path, cfg: ExtractConfig) -> list[Path]:
     """The pseudo-image of a video's first window and the flow of its most active valid pair."""
-    from meflow.face.landmarks import LandmarkTracker
-    from meflow.features.cache import load_npz
-    from meflow.features.sequence import SequenceExtractor
-    from meflow.features.windows import pseudo_images
-    from meflow.io import open_frames
-    from meflow.preprocess import preprocess
-
     arrays, _ = load_npz(features_file)
     stem = Path(features_file).with_suffix("")
     out = []

@@ -21,26 +21,25 @@ the queue's ``max_gap + 4`` more at its end. Threaded or not, the results are th
 from __future__ import annotations
 
 import contextlib
-import math
 import queue
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
 from meflow.config import ExtractConfig
-from meflow.errors import NoFaceError
-from meflow.features.pooling import RegionStats
+from meflow.face.landmarks import LandmarkTracker, quiet_native_stderr
+from meflow.face.regions import N_REGIONS
+from meflow.features.pair import FlowFn, PairFeatures, pair_images
+from meflow.features.pooling import AVERAGES
+from meflow.features.streaming import Produced, SequencePass, in_thread, timed
+from meflow.preprocess import preprocess
 
-N_REGIONS = 42
-N_LANDMARKS = 478
 STAGES = ("decode", "preprocess", "landmarks", "flow", "pooling")
 
 FrameIterable = Callable[[], Iterable[np.ndarray | None]]
-_END = object()
 
 
 @dataclass
@@ -82,68 +81,6 @@ class SequenceFeatures:
             self.angle[repeated] = np.nan
 
 
-def _timed(
-    frames: Iterable[np.ndarray | None], timings: dict[str, float]
-) -> Iterator[np.ndarray | None]:
-    it = iter(frames)
-    while True:
-        t0 = time.perf_counter()
-        try:
-            frame = next(it)
-        except StopIteration:
-            timings["decode"] += time.perf_counter() - t0
-            return
-        timings["decode"] += time.perf_counter() - t0
-        yield frame
-
-
-def _in_thread(
-    items: Iterator[object], depth: int, q: queue.Queue[object] | None = None
-) -> Iterator[object]:
-    """Runs the generator ``items`` in a thread, ``depth`` items ahead of the caller.
-
-    ``q`` (maxsize ``depth``) may be given, for the generator to see how many items wait.
-    """
-    q = q if q is not None else queue.Queue(maxsize=depth)
-    failure: list[BaseException] = []
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for item in items:
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-        except BaseException as exc:  # handed to the consumer's thread
-            failure.append(exc)
-        finally:
-            close = getattr(items, "close", None)
-            if close is not None:  # stopped early: release what the generator holds now
-                close()
-            q.put(_END)
-
-    worker = threading.Thread(target=produce, name="meflow-landmarks", daemon=True)
-    worker.start()
-    try:
-        while (item := q.get()) is not _END:
-            yield item
-    finally:
-        stop.set()
-        while worker.is_alive():  # unblock a producer waiting on a full queue
-            try:
-                q.get_nowait()
-            except queue.Empty:
-                worker.join(0.05)
-        worker.join()
-    if failure:
-        raise failure[0]
-
-
 class SequenceExtractor:
     """Computes SequenceFeatures with one flow backend, reused across sequences.
 
@@ -159,8 +96,7 @@ class SequenceExtractor:
     def __init__(
         self, cfg: ExtractConfig | None = None, threaded: bool = True, keep_warm: bool = False
     ) -> None:
-        from meflow.features.pooling import AVERAGES
-        from meflow.flow import get_flow
+        from meflow.flow import get_flow  # meflow.flow imports cv2: deferred
 
         self.cfg = cfg or ExtractConfig()
         self.flow = get_flow(self.cfg.flow.backend)
@@ -168,7 +104,7 @@ class SequenceExtractor:
         self.threaded = threaded
         self.keep_warm = keep_warm
         self._tracker: Any = None  # keep_warm: the reset graph for the next sequence
-        self._flow2: Any = None  # a second flow backend, for the last pairs (see run)
+        self._flow2: Any = None  # a second flow backend, for the last pairs (_second_flow)
         if threaded:
             import cv2
 
@@ -181,15 +117,12 @@ class SequenceExtractor:
         timings: dict[str, float],
         backlog: Callable[[], int] | None = None,
         ended: list[int] | None = None,
-    ) -> Iterator[tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]]:
+    ) -> Iterator[Produced]:
         """(landmarks or None, the frame or None, its preprocessed image or None) of every
         decoded frame. The producer preprocesses a frame itself only while ``backlog()`` says
         that the consumer is 2 or more items behind (else the consumer does it): the two
         threads stay balanced whichever side is slower on a machine, with the same result.
         After the last frame the number of frames goes into ``ended``."""
-        from meflow.face.landmarks import LandmarkTracker, quiet_native_stderr
-        from meflow.preprocess import preprocess
-
         # A new or reset tracker per sequence: results do not depend on what came before.
         # MediaPipe's native threads log start-up chatter at unpredictable moments of the pass.
         with quiet_native_stderr():
@@ -234,140 +167,40 @@ class SequenceExtractor:
 
     def run(self, frames: FrameIterable, name: str = "sequence") -> SequenceFeatures:
         """Features of every consecutive pair of the frames that ``frames()`` yields."""
-        from meflow.face.landmarks import fill_gaps
-        from meflow.preprocess import preprocess
-
-        cfg = self.cfg
-        max_gap = cfg.face.max_gap
-        lag = max_gap + 1  # frames of look-ahead that make a pair's gap filling final
         timings = dict.fromkeys(STAGES, 0.0)
-        missing = np.full((N_LANDMARKS, 2), np.nan, dtype=np.float32)
-        raw: list[np.ndarray] = []
-        found: list[bool] = []
-        grays: dict[int, np.ndarray | None] = {}
-        rows: list[tuple[RegionStats, bool]] = []
-        nan_row = np.full(N_REGIONS, np.nan, dtype=np.float32)
-        nan_vec = np.full((N_REGIONS, 2), np.nan, dtype=np.float32)
-        nan_stats = RegionStats(nan_row, nan_row, nan_vec, nan_vec)
-
-        ref_first = cfg.flow.reference == "first"
-
-        def landmarks_at(i: int) -> tuple[np.ndarray, bool]:
-            # frame i's landmarks: its own when detected (fill_gaps keeps detected frames as
-            # they are); otherwise raw[i-lag .. i+lag] holds every detection the gap filling
-            # of frame i can use
-            if found[i]:
-                return raw[i], True
-            lo = max(0, i - lag)
-            pts, oks = fill_gaps(np.stack(raw[lo : i + lag + 1]), max_gap)
-            return pts[i - lo], bool(oks[i - lo])
-
-        def features_of(
-            u: int, flow: Callable[..., np.ndarray], tm: dict[str, float]
-        ) -> tuple[RegionStats, bool]:
-            # pair (u-1, u), or (0, u) against the sequence's first frame (flow.reference)
-            a = 0 if ref_first else u - 1
-            (pa, ok_a), (pb, ok_b) = landmarks_at(a), landmarks_at(u)
-            g0, g1 = grays.get(a), grays.get(u)
-            if ok_a and ok_b and g0 is not None and g1 is not None:
-                return cast(RegionStats, self._pair(g0, g1, pa, pb, tm, False, flow)), True
-            return nan_stats, False
-
-        def pair_at(u: int) -> None:
-            rows.append(features_of(u, self.flow, timings))
-            if not (ref_first and u == 1):  # the reference frame stays for every pair
-                grays.pop(u - 1, None)
-
-        def last_pairs(lo: int, hi: int) -> None:
-            # pairs lo..hi-1 once every frame is in: the landmark thread is done, so a second
-            # thread takes the upper half (DIS objects are not thread-safe: its own backend)
-            mid = (lo + hi + 1) // 2
-            upper: list[tuple[RegionStats, bool]] = []
-            failure: list[BaseException] = []
-            if self._flow2 is None:
-                from meflow.flow import get_flow
-
-                self._flow2 = get_flow(cfg.flow.backend)
-            flow2, tm2 = self._flow2, dict.fromkeys(STAGES, 0.0)
-
-            def helper() -> None:
-                try:
-                    upper.extend(features_of(u, flow2, tm2) for u in range(mid, hi))
-                except BaseException as exc:  # re-raised in the caller's thread
-                    failure.append(exc)
-
-            worker = threading.Thread(target=helper, name="meflow-pairs", daemon=True)
-            worker.start()
-            try:
-                rows.extend(features_of(u, self.flow, timings) for u in range(lo, mid))
-            finally:
-                worker.join()
-            if failure:
-                raise failure[0]
-            rows.extend(upper)
-            for k, v in tm2.items():
-                timings[k] += v
-
         # Two threads, not three: a decoding thread of its own measured 7-10% slower on 2
         # cores (more switching for the same work), so decoding runs with the landmarks;
         # preprocessing goes to whichever side has time for it (see _produce).
         timings["preprocess_producer"] = 0.0  # the producer's share, added in at the end
-        q: queue.Queue[object] = queue.Queue(maxsize=lag + 4)
+        lag = self.cfg.face.max_gap + 1  # frames of look-ahead that make gap filling final
+        depth = lag + 4
+        q: queue.Queue[object] = queue.Queue(maxsize=depth)
         backlog = q.qsize if self.threaded else None
         ended: list[int] = []  # the producer puts the number of frames here after the last
-        items: Iterator[object] = self._produce(_timed(frames(), timings), timings, backlog, ended)
+        items: Iterator[object] = self._produce(timed(frames(), timings), timings, backlog, ended)
         if self.threaded:
-            items = _in_thread(items, lag + 4, q)
-        next_u = 1
+            items = in_thread(items, depth, q)
+        sequence = SequencePass(
+            self.cfg, self._average, self.flow, self._second_flow, timings, self.threaded
+        )
         try:
-            for item in items:
-                pts, frame, gray = cast(tuple[np.ndarray | None, ...], item)
-                raw.append(missing if pts is None else np.asarray(pts, dtype=np.float32))
-                found.append(pts is not None)
-                if gray is None and frame is not None:
-                    t0 = time.perf_counter()
-                    gray = preprocess(frame, cfg.preprocess)
-                    timings["preprocess"] += time.perf_counter() - t0
-                grays[len(raw) - 1] = gray
-                if self.threaded and ended:
-                    # the landmarks are done and the frames left wait in the queue: take them
-                    # all, then share their pairs between two threads (the graph's reset
-                    # comes after the last frame)
-                    if len(raw) < ended[0]:
-                        continue
-                    break
-                while next_u < len(raw) and (
-                    (found[next_u - 1] and found[next_u]) or next_u + lag < len(raw)
-                ):
-                    pair_at(next_u)
-                    next_u += 1
-            n = len(raw)
-            if n == 0 or not any(found):
-                raise NoFaceError(f"{name}: no face found in any of {n} frames")
-            if self.threaded and n - next_u >= 2:
-                last_pairs(next_u, n)
-                next_u = n
-            while next_u < n:
-                pair_at(next_u)
-                next_u += 1
+            sequence.consume(items, ended, name)
         finally:
             close = getattr(items, "close", None)
             if close is not None:  # waits for the landmark thread
                 close()
-        _, frame_valid = fill_gaps(np.stack(raw), max_gap)
-        pairs = max(n - 1, 0)
-        if pairs:
-            angle, magnitude, vector, main = (
-                np.stack([getattr(r[0], k) for r in rows])
-                for k in ("angle", "magnitude", "vector", "main")
-            )
-        else:
-            angle = np.zeros((0, N_REGIONS), np.float32)
-            magnitude = np.zeros((0, N_REGIONS), np.float32)
-            vector = main = np.zeros((0, N_REGIONS, 2), np.float32)
-        valid = np.array([r[1] for r in rows], dtype=bool)
+        angle, magnitude, vector, main, valid, frame_valid = sequence.arrays()
         timings["preprocess"] += timings.pop("preprocess_producer")
         return SequenceFeatures(angle, magnitude, valid, frame_valid, timings, vector, main)
+
+    def _second_flow(self) -> FlowFn:
+        """The flow backend of the thread that shares a sequence's last pairs (made once)."""
+        if self._flow2 is None:
+            from meflow.flow import get_flow  # meflow.flow imports cv2: deferred
+
+            self._flow2 = get_flow(self.cfg.flow.backend)
+        flow: FlowFn = self._flow2
+        return flow
 
     def pair(
         self,
@@ -379,63 +212,6 @@ class SequenceExtractor:
     ) -> PairFeatures:
         """Region features of one pair of preprocessed frames with their landmarks, with the
         face crop, the compensated flow and the label map of the whole crop (for figures)."""
-        return cast(PairFeatures, self._pair(gray0, gray1, points0, points1, timings, True))
-
-    def _pair(
-        self,
-        gray0: np.ndarray,
-        gray1: np.ndarray,
-        points0: np.ndarray,
-        points1: np.ndarray,
-        timings: dict[str, float] | None,
-        images: bool,
-        flow_backend: Callable[..., np.ndarray] | None = None,
-    ) -> PairFeatures | RegionStats:
-        import cv2
-
-        from meflow.face.landmarks import crop_transform, face_box, to_crop
-        from meflow.face.regions import rasterise
-        from meflow.features.pooling import pool_stats
-        from meflow.flow.motion import compensate
-
-        cfg = self.cfg
-        size = cfg.face.crop_size
-        t0 = time.perf_counter()
-        # One crop for both frames (the first frame's face box), so the crop adds no motion.
-        box = face_box(points0, gray0.shape, cfg.face.crop_margin)
-        m = crop_transform(box, size)
-        g0 = cv2.warpAffine(gray0, m, (size, size), flags=cv2.INTER_LINEAR)
-        g1 = cv2.warpAffine(gray1, m, (size, size), flags=cv2.INTER_LINEAR)
-        p0, p1 = to_crop(points0, m), to_crop(points1, m)
-        # Rasterise, compensate and pool only inside the landmarks' bounding box (about 60% of
-        # the crop): the regions never reach outside it, so the means are the same, for less
-        # work. The head motion is still fitted on the whole crop's flow.
-        x0, y0 = (max(0, math.floor(v) - 1) for v in p0.min(axis=0).tolist())
-        x1, y1 = (min(size, math.ceil(v) + 2) for v in p0.max(axis=0).tolist())
-        raw = (flow_backend or self.flow)(g0, g1)
-        mode = cfg.flow.motion_compensation
-        flow = compensate(raw, p0, p1, mode, None if images else (x0, y0, x1, y1))
-        inner_flow = flow[y0:y1, x0:x1] if images else flow
-        t1 = time.perf_counter()
-        inner = rasterise(p0 - np.array([x0, y0], np.float32), (y1 - y0, x1 - x0))
-        stats = pool_stats(inner_flow, inner.astype(np.intp), N_REGIONS, self._average)
-        if timings is not None:
-            timings["flow"] += t1 - t0
-            timings["pooling"] += time.perf_counter() - t1
-        if not images:
-            return stats
-        labels = np.zeros((size, size), np.uint8)
-        labels[y0:y1, x0:x1] = inner
-        return PairFeatures(stats.magnitude, stats.angle, g0, flow, labels, stats)
-
-
-@dataclass
-class PairFeatures:
-    """One pair's region features and the intermediate images (for figures)."""
-
-    magnitude: np.ndarray  # (42,)
-    angle: np.ndarray  # (42,)
-    crop: np.ndarray  # first frame's face crop, uint8 (size, size)
-    flow: np.ndarray  # (size, size, 2) after motion compensation
-    labels: np.ndarray  # (size, size) uint8 region label map
-    stats: RegionStats | None = None  # every region statistic of the pair
+        return pair_images(
+            self.cfg, self.flow, self._average, gray0, gray1, points0, points1, timings
+        )

@@ -14,6 +14,7 @@ import numpy as np
 from meflow.config import FeatureConfig
 from meflow.datasets.base import Sample
 from meflow.errors import MeflowError
+from meflow.features.discretise import angle_to_uint8, discretise
 
 
 def anchor_frame(sample: Sample, anchor: str) -> int:
@@ -38,11 +39,6 @@ def place_window(anchor: int, first: int, last: int, window: int) -> int:
         )
     start = anchor - window // 2
     return int(min(max(start, first), last - window))
-
-
-def sample_window(sample: Sample, first: int, last: int, cfg: FeatureConfig) -> int:
-    """The first frame of ``sample``'s window inside the frames ``first..last`` that exist."""
-    return int(window_frames(sample, first, last, cfg)[0])
 
 
 def window_frames(sample: Sample, first: int, last: int, cfg: FeatureConfig) -> np.ndarray:
@@ -90,8 +86,6 @@ def pseudo_images(
     > 0, regions whose mean flow vector (``vector``, (pairs, regions, 2)) is shorter than
     ``noise_floor`` px get ``NO_DIRECTION`` (0), a grey level no direction takes.
     """
-    from meflow.features.discretise import angle_to_uint8, discretise
-
     a = np.where(valid[:, None], angle, np.nan)
     if noise_floor > 0:
         if vector is None:

@@ -170,11 +170,6 @@ def flow_at(flow: np.ndarray, points: np.ndarray, radius: int = FLOW_SAMPLE_RADI
     return out
 
 
-def rigid_flow_from_flow(flow: np.ndarray, points_prev: np.ndarray) -> np.ndarray:
-    """Gives the (H, W, 2) flow of the similarity that best explains the flow at stable points."""
-    return similarity_field(similarity_from_flow(flow, points_prev), flow.shape[:2])
-
-
 def similarity_from_flow(flow: np.ndarray, points_prev: np.ndarray) -> np.ndarray:
     """Gives the 2x3 similarity that best explains the flow at the stable landmarks."""
     stable = _points(points_prev, "points_prev")[_STABLE_INDEX]

@@ -1,4 +1,5 @@
-"""How faint a set's micro-expressions are against its noise, as meflow's extraction sees them.
+"""How faint a set's micro-expressions are against its noise, as meflow's extraction sees them
+(for benchmarks/realism.py and the synthetic set's realism test).
 
 Three figures per sample, from a feature cache (per-pair region statistics in the face crop):
 
@@ -20,6 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from meflow.features.cache import load_npz
+from meflow.features.featureset import read_manifest
 
 
 @dataclass(frozen=True)
@@ -69,9 +73,6 @@ def sample_stats(
 
 def cache_stats(cache: Path) -> list[MotionStats]:
     """The figures of every finished sample of a feature cache."""
-    from meflow.features.cache import load_npz
-    from meflow.features.extract import read_manifest
-
     read_manifest(cache)
     out = []
     for f in sorted((Path(cache) / "samples").glob("*.npz")):
