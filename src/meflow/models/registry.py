@@ -56,17 +56,21 @@ class Classifier:
 
     name: str
     summary: str  # one line for --help and error messages
-    arch: str  # the architecture its network or saved module records (models.archs)
-    tensor: TensorFn  # the float tensor its network (or saved module) takes for inputs X
     inputs: tuple[str, ...] | None = None  # the model inputs it takes; None: every input
     network: BuildFn | None = None  # trains with meflow's PyTorch loop (training.loop.fit)
     fit: FitFn | None = None  # fitted directly instead
     module: Callable[[Any, int], nn.Module] | None = None  # (fitted, classes) -> saveable
+    # the architecture its network or saved module records (models.archs), and the float
+    # tensor that network or module takes for model inputs X
+    arch: str | None = None
+    tensor: TensorFn | None = None
     paper_table1: bool = False  # the paper's Table 1 reports this classifier
 
     def __post_init__(self) -> None:
         if (self.network is None) == (self.fit is None):
             raise MeflowError(f"classifier {self.name!r}: give exactly one of network and fit")
+        if self.saveable and (self.arch is None or self.tensor is None):
+            raise MeflowError(f"classifier {self.name!r}: a saveable one needs arch and tensor")
 
     @property
     def trains_with_loop(self) -> bool:
@@ -182,10 +186,10 @@ register(
     Classifier(
         "yolo11",
         "the paper's network on the uint8 pseudo-images (train.scale n / s / m)",
-        "yolo11",
-        _yolo_tensor,
         inputs=PSEUDO_IMAGES,
         network=_yolo_builder,
+        arch="yolo11",
+        tensor=_yolo_tensor,
         paper_table1=True,
     )
 )
@@ -193,28 +197,26 @@ register(
     Classifier(
         "gru",
         "a bidirectional GRU over the regions' flow series",
-        "gru",
-        float_tensor,
         inputs=("vector-series",),
         network=_gru_builder,
+        arch="gru",
+        tensor=float_tensor,
     )
 )
 register(
     Classifier(
         "logreg",
         "logistic regression (standardised, class-balanced)",
-        "linear",
-        _linear_tensor,
         fit=_fit_linear("logreg"),
         module=_linear_head,
+        arch="linear",
+        tensor=_linear_tensor,
     )
 )
 register(
     Classifier(
         "svm",
         "linear SVM with Platt probabilities (a reference; not saved)",
-        "svm",
-        _linear_tensor,
         fit=_fit_linear("svm"),
     )
 )
@@ -224,6 +226,6 @@ def tensor_for_arch(arch: str) -> TensorFn:
     """The tensor maker of the network or saved module of architecture ``arch`` (float32 for
     one no classifier records)."""
     for entry in CLASSIFIERS.values():
-        if entry.arch == arch:
+        if entry.arch == arch and entry.tensor is not None:
             return entry.tensor
     return float_tensor

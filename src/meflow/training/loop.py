@@ -151,7 +151,7 @@ def fit(
     spec = registry.get(cfg.model)
     if spec.network is None:
         spec = registry.get(registry.DEFAULT_NETWORK)
-    assert spec.network is not None
+    assert spec.network is not None and spec.tensor is not None
     x_all = spec.tensor(X)
     build = spec.network(X, nc)
     data = _Data(
