@@ -8,7 +8,8 @@ reference), the network architecture its saved module records (``arch``: ``meflo
 finds the tensor maker by it) and whether the paper's Table 1 has a column for it.
 
 A new classifier is one module and one ``register(Classifier(...))`` line. This module stays
-light (no torch at import): ``config`` reads it when settings are made.
+light (no numpy or torch at import): ``config`` reads it when settings are made, and the
+command line's start-up goes through ``config``.
 """
 
 from __future__ import annotations
@@ -17,12 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
-
 from meflow.errors import MeflowError
-from meflow.models.linear import LinearClassifier
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
     from torch import nn
 
@@ -44,10 +43,10 @@ class Estimator(Protocol):
 
 
 # (X, y, num_classes, settings) -> the fitted estimator
-FitFn = Callable[[np.ndarray, np.ndarray, int, Settings], Estimator]
+FitFn = Callable[["np.ndarray", "np.ndarray", int, Settings], Estimator]
 # (X, num_classes) -> a function of train.scale that builds a fresh network for inputs like X
-BuildFn = Callable[[np.ndarray, int], Callable[[str], "nn.Module"]]
-TensorFn = Callable[[np.ndarray], "torch.Tensor"]
+BuildFn = Callable[["np.ndarray", int], Callable[[str], "nn.Module"]]
+TensorFn = Callable[["np.ndarray"], "torch.Tensor"]
 
 
 @dataclass(frozen=True)
@@ -115,6 +114,8 @@ def get(name: str) -> Classifier:
 
 def _yolo_tensor(X: np.ndarray) -> torch.Tensor:
     """(N, 1, 42, 64) floats in [0, 1] of uint8 pseudo-images."""
+    import numpy as np
+
     from meflow.models.yolo import prepare_input
 
     X = np.asarray(X)
@@ -138,6 +139,7 @@ def _yolo_builder(X: np.ndarray, num_classes: int) -> Callable[[str], nn.Module]
 
 def float_tensor(X: np.ndarray) -> torch.Tensor:
     """The model input as a contiguous float32 tensor of the same shape."""
+    import numpy as np
     import torch
 
     return torch.from_numpy(np.ascontiguousarray(np.asarray(X), dtype=np.float32))
@@ -159,6 +161,7 @@ def _gru_builder(X: np.ndarray, num_classes: int) -> Callable[[str], nn.Module]:
 
 def _linear_tensor(X: np.ndarray) -> torch.Tensor:
     """(N, F) float64 features of a model input (angle images as unit vectors)."""
+    import numpy as np
     import torch
 
     from meflow.models.linear import features
@@ -168,6 +171,8 @@ def _linear_tensor(X: np.ndarray) -> torch.Tensor:
 
 def _fit_linear(kind: str) -> FitFn:
     def fit(X: np.ndarray, y: np.ndarray, num_classes: int, cfg: Settings) -> Estimator:
+        from meflow.models.linear import LinearClassifier
+
         return LinearClassifier(kind, num_classes, cfg.c, cfg.seed).fit(X, y)
 
     return fit
