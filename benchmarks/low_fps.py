@@ -77,7 +77,7 @@ def main() -> int:
     from meflow.features.featureset import load_features
     from meflow.features.inputs import build_input
     from meflow.features.sequence import SequenceExtractor
-    from meflow.models.classifiers import fit_classifier
+    from meflow.training.classify import fit_classifier
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--work", type=Path, required=True)

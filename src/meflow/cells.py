@@ -20,6 +20,8 @@ import numpy as np
 from meflow.config import ExperimentConfig
 from meflow.datasets.base import EMOTIONS
 from meflow.errors import MeflowError
+from meflow.models import registry
+from meflow.training.crossval import cross_validate
 
 # Table 1 of the paper (micro ROC-AUC, YOLO11-S on the pseudo-images), for the column beside.
 PAPER_TABLE1: dict[tuple[str, str], float] = {
@@ -65,7 +67,7 @@ class CellResult:
     def row(self) -> dict[str, Any]:
         """The results.json row of this cell."""
         paper = None
-        if self.model == "yolo11":
+        if registry.get(self.model).paper_table1:
             paper = PAPER_TABLE1.get((self.subset, self.input))
         return {
             "subset": self.subset,
@@ -116,7 +118,6 @@ def run_cell(
     """Cross-validates ``model`` on the input ``X`` of one subset, with its references."""
     from meflow.evaluation.metrics import micro_roc_auc, uf1
     from meflow.evaluation.references import prior_probabilities, versus_prior
-    from meflow.training.loop import cross_validate
 
     n_subj = np.unique(subjects).size
     ev = cfg.evaluate

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from meflow.errors import ConfigError
+from meflow.models import registry
 
 T = TypeVar("T")
 
@@ -124,7 +125,6 @@ class ExtractConfig:
 
 
 INPUT_NAMES = ("pseudo-discrete", "pseudo-continuous", "vector-bins", "vector-series", "mdmo")
-CLASSIFIER_NAMES = ("yolo11", "gru", "logreg", "svm")
 BASELINES = {  # name: (classifier, input), the references run beside every grid row
     "logreg-pseudo": ("logreg", "pseudo-discrete"),
     "mdmo-svm": ("svm", "mdmo"),
@@ -135,7 +135,7 @@ BASELINES = {  # name: (classifier, input), the references run beside every grid
 class TrainConfig:
     """The classifier, the input it sees, and how it is trained (docs/model.md)."""
 
-    # the classifier (models.classifiers): yolo11 (the paper's), gru, logreg, svm
+    # the classifier (models.registry): yolo11 (the paper's), gru, logreg, svm
     model: str = "logreg"
     # what it sees of a window (features.inputs); a comma-separated list makes the grid's
     # columns (the paper: pseudo-discrete,pseudo-continuous), the first is trained alone
@@ -163,17 +163,17 @@ class TrainConfig:
         return tuple(i.strip() for i in self.input.split(",") if i.strip())
 
     def __post_init__(self) -> None:
-        _check_choice("train", "model", self.model, CLASSIFIER_NAMES)
+        _check_choice("train", "model", self.model, registry.names())
         if not self.inputs:
             raise ConfigError("train.input: give at least one model input")
         for name in self.inputs:
             _check_choice("train", "input", name, INPUT_NAMES)
-        takes = {"yolo11": ("pseudo-discrete", "pseudo-continuous"), "gru": ("vector-series",)}
+        spec = registry.get(self.model)
         for name in self.inputs:
-            if self.model in takes and name not in takes[self.model]:
+            if not spec.takes(name):
                 raise ConfigError(
                     f"train.model={self.model} takes train.input "
-                    f"{' or '.join(takes[self.model])}, not {name!r}"
+                    f"{' or '.join(spec.inputs or ())}, not {name!r}"
                 )
         _check_range("train", "bins", self.bins, 1, 4096)
         _check_range("train", "c", self.c, 1e-8, 1e8)

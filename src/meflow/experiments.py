@@ -25,6 +25,7 @@ from meflow.cells import CellResult, compare_to_pooled, run_cell
 from meflow.config import BASELINES, ExperimentConfig
 from meflow.datasets.base import EMOTIONS
 from meflow.errors import MeflowError
+from meflow.models import registry
 
 __all__ = ["CellResult", "reproduce", "subset_masks", "train_model"]
 
@@ -199,9 +200,11 @@ def train_model(
     from meflow.demographics import read_demographics
     from meflow.features.featureset import load_features
     from meflow.features.inputs import build_input
-    from meflow.models.classifiers import fit_classifier
     from meflow.training.checkpoint import save_checkpoint
+    from meflow.training.classify import fit_classifier
 
+    if not registry.get(cfg.train.model).saveable:
+        raise MeflowError(f"train.model={cfg.train.model} is a reference and cannot be saved")
     feats = load_features(cache, cfg.train.min_valid)
     cfg = _with_cache_extract(cfg, feats.extract)
     if subset != "all":

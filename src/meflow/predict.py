@@ -45,6 +45,7 @@ import numpy as np
 from meflow.config import ExtractConfig
 from meflow.errors import MeflowError
 from meflow.features import FEATURES_VERSION
+from meflow.models import registry
 
 DEFAULT_STRIDE = 8
 DEFAULT_MIN_VALID = 0.9
@@ -484,7 +485,7 @@ def predict_video(
     if ok.any():
         import torch
 
-        from meflow.training.loop import predict_proba
+        from meflow.training.inference import predict_proba
 
         # One intra-op thread: the batch is small, and on shared cores 2 threads measured
         # 5-40x slower for it than 1 (benchmarks/predict.py).
@@ -630,7 +631,7 @@ def write_outputs(
         "stride": stride,
         "min_valid": min_valid,
         "input": loaded.input,
-        "classifier": loaded.meta.get("classifier", "yolo11"),
+        "classifier": loaded.meta.get("classifier", registry.LEGACY_CLASSIFIER),
         "extract": to_dict(loaded.extract),
         "features_version": FEATURES_VERSION,
         "notes": result.notes,

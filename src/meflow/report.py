@@ -17,7 +17,7 @@ from meflow.evaluation.references import PAPER_PRIOR_MICRO_AUC
 from meflow.features.cache import atomic_write_text
 
 if TYPE_CHECKING:
-    from meflow.experiments import CellResult
+    from meflow.cells import CellResult
     from meflow.features.featureset import FeatureSet
 
 TABLE_FIELDS = (

@@ -80,7 +80,7 @@ def test_ray_folds_give_bit_identical_probabilities_for_the_same_threads(model: 
     from meflow.config import EvalConfig, TrainConfig
     from meflow.execution import LocalExecutor
     from meflow.execution.ray_executor import RayExecutor
-    from meflow.training.loop import cross_validate
+    from meflow.training import cross_validate
 
     X, y, g = _separable(subjects=4)
     cfg = TrainConfig(

@@ -10,8 +10,8 @@ import torch
 
 from meflow.models.linear import LinearClassifier
 from meflow.models.nets import LinearHead, TemporalGRU
+from meflow.training import predict_proba
 from meflow.training.checkpoint import load_checkpoint, save_checkpoint
-from meflow.training.loop import predict_proba
 
 
 def _data(n: int = 60) -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from meflow.commands.extract import add_set_option
-from meflow.config import ExperimentConfig
+from meflow.config import ExperimentConfig, TrainConfig
+from meflow.models import registry
 
 
 def add_experiment_settings(p: argparse.ArgumentParser) -> None:
@@ -29,7 +30,9 @@ def add_experiment_settings(p: argparse.ArgumentParser) -> None:
         "--preset",
         help="named settings: recommended (default) or paper (the published method exactly)",
     )
-    p.add_argument("--model", help="classifier: logreg (default), yolo11, gru, svm")
+    default = TrainConfig().model
+    others = [n for n in registry.names() if n != default]
+    p.add_argument("--model", help=f"classifier: {default} (default), {', '.join(others)}")
     p.add_argument(
         "--input",
         help="what the classifier sees: vector-bins (default), pseudo-discrete, "

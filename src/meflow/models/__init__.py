@@ -1,28 +1,37 @@
-"""The networks meflow trains and saves (YOLO11, a linear head, a temporal GRU): one registry.
+"""The classifiers meflow trains (``models.registry``) and the networks it saves
+(``models.archs``: YOLO11, a linear head, a temporal GRU).
 
-``MODELS[arch](**params)`` rebuilds a network from the ``architecture()`` dict its checkpoint
-records (``arch`` plus the constructor's parameters); a new architecture is one more entry.
+The package itself imports nothing heavy: ``config`` reads the registry when settings are
+made, without torch. The network names below load their module (and torch) on first use.
 """
 
-from collections.abc import Callable
-from typing import Any
+from __future__ import annotations
 
-from torch import nn
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from meflow.models.nets import LinearHead, TemporalGRU
-from meflow.models.yolo import SCALES, YoloClassifier, build_model, prepare_input
+if TYPE_CHECKING:
+    from meflow.models.archs import MODELS, rebuild
+    from meflow.models.nets import LinearHead, TemporalGRU
+    from meflow.models.yolo import SCALES, YoloClassifier, build_model, prepare_input
 
-MODELS: dict[str, Callable[..., nn.Module]] = {
-    "yolo11": build_model,
-    "linear": LinearHead,
-    "gru": TemporalGRU,
+_HOMES = {
+    "MODELS": "meflow.models.archs",
+    "rebuild": "meflow.models.archs",
+    "LinearHead": "meflow.models.nets",
+    "TemporalGRU": "meflow.models.nets",
+    "SCALES": "meflow.models.yolo",
+    "YoloClassifier": "meflow.models.yolo",
+    "build_model": "meflow.models.yolo",
+    "prepare_input": "meflow.models.yolo",
 }
 
 
-def rebuild(architecture: dict[str, Any]) -> nn.Module:
-    """The freshly built network an ``architecture()`` dict describes."""
-    params = {k: v for k, v in architecture.items() if k != "arch"}
-    return MODELS[str(architecture["arch"])](**params)
+def __getattr__(name: str) -> Any:
+    """The network name ``name``, loaded from its module on first use."""
+    if name not in _HOMES:
+        raise AttributeError(f"module 'meflow.models' has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOMES[name]), name)
 
 
 __all__ = [

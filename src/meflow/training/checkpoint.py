@@ -22,7 +22,7 @@ from torch import nn
 from meflow.datasets.base import EMOTIONS
 from meflow.errors import MeflowError
 from meflow.features.cache import plain_mode, temp_beside
-from meflow.models import MODELS, rebuild
+from meflow.models.archs import MODELS, rebuild
 
 FORMAT_VERSION = 1
 _KEY_VERSION = "meflow.format_version"

@@ -1,18 +1,21 @@
 """One cross-validation fold as a unit of work: a picklable task and the function that runs it.
 
-``cross_validate`` maps its folds through an executor (meflow.execution); a fold's numbers
-depend only on its task (indices, settings with the fold's seed, torch threads) and the
-shared data, so every executor gives the same probabilities.
+``training.crossval.cross_validate`` maps its folds through an executor (meflow.execution);
+a fold's numbers depend only on its task (indices, settings with the fold's seed, torch
+threads) and the shared data, so every executor gives the same probabilities.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from meflow.config import TrainConfig
+from meflow.evaluation.metrics import micro_roc_auc
+from meflow.training.classify import Fitted, fit_classifier
 from meflow.training.loop import Log
 
 
@@ -51,16 +54,34 @@ class FoldResult:
     micro_auc: float
 
 
+def run_fold(
+    X: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    tr: np.ndarray,
+    te: np.ndarray,
+    train_cfg: TrainConfig,
+    f: int,
+    num_classes: int,
+    progress: bool = False,
+    log: Log | None = None,
+) -> tuple[np.ndarray, Fitted]:
+    """(test probabilities, the fitted classifier) of fold ``f``: trained on ``tr`` with seed
+    ``train_cfg.seed + f``, applied to ``te``."""
+    cfg_f = dataclasses.replace(train_cfg, seed=train_cfg.seed + f)
+    res = fit_classifier(
+        cfg_f.model, X[tr], y[tr], groups[tr], cfg_f, num_classes, progress=progress, log=log
+    )
+    return res.predict_proba(X[te]), res
+
+
 def run_fold_task(
     data: FoldData, task: FoldTask, progress: bool = False, log: Log | None = None
 ) -> FoldResult:
-    """Runs ``training.loop.run_fold`` for the task with ``task.threads`` threads (torch's,
+    """Runs ``run_fold`` for the task with ``task.threads`` threads (torch's,
     and the BLAS and OpenMP pools', restored afterwards)."""
     import torch
     from threadpoolctl import threadpool_limits  # scikit-learn's own dependency
-
-    from meflow.evaluation.metrics import micro_roc_auc
-    from meflow.training.loop import run_fold
 
     tr, te = task.train_idx, task.test_idx
     if log is not None:
