@@ -149,6 +149,7 @@ def test_removed_worker_node_loses_nothing_and_writes_each_sample_once(
 
     worker = threading.Thread(target=run)
     worker.start()
+    removed = False
     try:
         _wait(ray.is_initialized, worker)
         check_loopback()
@@ -158,9 +159,17 @@ def test_removed_worker_node_loses_nothing_and_writes_each_sample_once(
         at_removal = finished(cache)
         ran_there, running_there = _ran(marks, gone, "done"), _ran(marks, gone, "start")
         cluster.remove_node(victim, allow_graceful=False)
+        removed = True
         worker.join()
+        # read before any waiting task is released below
+        done_there = _ran(marks, gone, "done")
+        done_elsewhere = {f.name.split("~")[0] for f in marks.glob("*.done")} - {gone}
     finally:
         (marks / "release").touch()  # no task waits beyond the test
+        if not removed and worker.is_alive():
+            # the test failed (or timed out) before: without the victim the run ends on the
+            # node left, instead of waiting for a task held there
+            cluster.remove_node(victim, allow_graceful=False)
         worker.join()
         executor.close()
     assert "error" not in done, done.get("error")
@@ -168,10 +177,9 @@ def test_removed_worker_node_loses_nothing_and_writes_each_sample_once(
     # the removed node ran a task to the end before it went, and was running another
     assert len(ran_there) == 1 and len(running_there) == 2
     (interrupted,) = running_there - ran_there
-    assert interrupted not in _ran(marks, gone, "done")  # the node went before finishing it
-    others = {f.name.split("~")[0] for f in marks.glob("*.done")} - {gone}
-    assert len(others) == 1  # the one node left finished all the rest, the interrupted too
-    assert interrupted in _ran(marks, others.pop(), "done")
+    assert done_there == ran_there  # the node went before finishing the other
+    assert len(done_elsewhere) == 1  # the one node left finished all the rest, and that one
+    assert interrupted in _ran(marks, done_elsewhere.pop(), "done")
     summary = done["summary"]
     assert summary.extracted == len(samples) == 6 and not summary.failed
     assert sorted(writes) == sorted(f"{s.sample_id}.npz" for s in samples)
