@@ -53,6 +53,30 @@ def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def model_path_no_floor(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """As ``model_path``, with features.noise_floor=0: every pair with any motion has a
+    direction, so grey 0 can only come from a pair without motion (or a region without pixels)."""
+    import torch
+
+    from meflow.config import override
+    from meflow.models import build_model
+    from meflow.training.checkpoint import save_checkpoint
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("model") / "no_floor.safetensors"
+    meta = {
+        "classes": CLASSES,
+        "angle": "discrete",
+        "extract": to_dict(override(ExtractConfig(), ["features.noise_floor=0"])),
+        "train": to_dict(TrainConfig(scale="n")),
+        "fps": 30.0,
+        "features_version": FEATURES_VERSION,
+    }
+    save_checkpoint(path, build_model("n").eval(), meta)
+    return path
+
+
 def _rows(path: Path) -> list[dict[str, str]]:
     with path.open(newline="") as f:
         return list(csv.DictReader(f))
@@ -342,7 +366,7 @@ def test_resample_picks_the_nearest_frame() -> None:
     assert _picked([i / 60 for i in range(10)], 30) == [0, 2, 4, 6, 8]
     assert _picked([i / 30 for i in range(10)], 30) == list(range(10))
     assert _picked([i / 29.97 for i in range(10)], 30) == list(range(10))
-    # slower than 30 fps: a step repeats a frame (counted as an invalid pair by predict)
+    # slower than 30 fps: a step repeats a frame (a pair without motion in predict)
     assert _picked([i / 24 for i in range(10)], 30) == [0, 1, 2, 2, 3, 4, 5, 6, 6, 7, 8, 9]
     # variable rate: 30 fps, then 20 fps
     times = [i / 30 for i in range(4)] + [0.1 + k / 20 for k in range(1, 4)]
@@ -446,13 +470,69 @@ def _retimed(shared_data: Path, path: Path, fps: float) -> Path:
     return path
 
 
+def _spy_batches(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, np.ndarray]]:
+    """The window batches predict builds its model inputs from, in the order it builds them."""
+    import meflow.features.inputs as inputs
+    import meflow.predict as predict
+
+    seen: list[dict[str, np.ndarray]] = []
+    build = inputs.build_input
+
+    def spy(name: str, batch: dict[str, np.ndarray], cfg: object = None) -> np.ndarray:
+        seen.append(batch)
+        return build(name, batch, cfg)
+
+    monkeypatch.setattr(inputs, "build_input", spy)
+    if hasattr(predict, "build_input"):  # where predict imports it at the top
+        monkeypatch.setattr(predict, "build_input", spy)
+    return seen
+
+
+def _repeated_pairs_25_to_30(frames: int) -> np.ndarray:
+    """The pairs of a 25 fps video resampled to 30 fps whose two frames are one source frame:
+    step k (k / 30 s) takes the nearest source frame (k * 25 / 30), the earlier one on a tie,
+    i.e. ceil((50 k - 30) / 60); every sixth pair (2, 8, 14, ...) repeats a frame."""
+    src = np.ceil((50 * np.arange(frames) - 30) / 60)
+    return src[1:] == src[:-1]
+
+
+def _check_repeated_pairs_carry_no_motion(
+    batch: dict[str, np.ndarray], repeated: np.ndarray
+) -> None:
+    """Nothing; fails unless, in every window, the repeated pairs are valid pairs with zero
+    region vectors and grey 0 (no direction) everywhere, and every other pair moves and has
+    a direction somewhere."""
+    from meflow.features.discretise import NO_DIRECTION
+
+    starts = window_starts(len(repeated), 64, 8)
+    assert len(batch["vector"]) == len(starts) > 1
+    for w, s in enumerate(starts):
+        rep = repeated[s : s + 64]
+        assert 10 <= rep.sum() <= 11  # every sixth of the window's 64 pairs
+        vec, grey = batch["vector"][w], batch["pseudo_discrete"][w]  # (64, 42, 2), (42, 64)
+        assert batch["valid"][w].all()  # repeated pairs too: valid, without motion
+        pixels = np.isfinite(vec).all(axis=-1)  # (64, 42): regions with pixels
+        assert pixels[rep].sum(axis=1).min() >= 40
+        assert (vec[rep][pixels[rep]] == 0).all()  # exactly zero, not just small
+        assert (grey[:, rep] == NO_DIRECTION).all()
+        length = np.where(pixels, np.hypot(vec[..., 0], vec[..., 1]), 0.0)
+        assert (length[~rep].max(axis=1) > 0).all()
+        assert (grey[:, ~rep] != NO_DIRECTION).any(axis=0).all()
+
+
 def test_a_real_25_fps_video_is_brought_to_the_models_rate(
-    shared_data: Path, model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    shared_data: Path,
+    model_path: Path,
+    model_path_no_floor: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Every sixth step repeats a frame: such pairs stay valid, without motion, a window
     spans 2.13 s as in training, and the outputs say so."""
     video = _retimed(shared_data, tmp_path / "face25.mp4", 25.0)
     res_dir = tmp_path / "o"
+    batches = _spy_batches(monkeypatch)
     assert main(["predict", str(video), "--model", str(model_path), "--out", str(res_dir)]) == 0
     text = capsys.readouterr().out
     assert "windows of 2.13 s" in text and "without motion" in text
@@ -465,9 +545,16 @@ def test_a_real_25_fps_video_is_brought_to_the_models_rate(
     first = rows[0]
     assert float(first["end_time"]) - float(first["start_time"]) == pytest.approx(2.13, abs=0.03)
     assert (res_dir / "face25_timeline.png").stat().st_size > 1000
-    # a repeated pair carries no motion and no direction
-    res = predict_video(video, model_path, None, figure=False)
-    assert res.valid.all()
+    # a repeated pair is a valid pair without motion (zero vectors, no direction); the others
+    # move: with the default noise floor, and without one (where a pair with the slightest
+    # motion left in it would get a direction)
+    repeated = _repeated_pairs_25_to_30(doc["used_frames"])
+    assert doc["valid_pairs"] == len(repeated) == 142 and repeated.sum() == 24
+    assert len(batches) == 1
+    _check_repeated_pairs_carry_no_motion(batches[0], repeated)
+    res = predict_video(video, model_path_no_floor, None, figure=False)
+    assert res.valid.all() and len(batches) == 2
+    _check_repeated_pairs_carry_no_motion(batches[1], repeated)
     # below 15 fps (half the model's 30) the model is not applied: one line says why
     slow = _retimed(shared_data, tmp_path / "face12.mp4", 12.0)
     assert main(["predict", str(slow), "--model", str(model_path), "--out", str(res_dir)]) == 2

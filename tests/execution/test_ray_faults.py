@@ -60,6 +60,43 @@ def _wait(condition: Any, thread: threading.Thread) -> None:
         time.sleep(0.01)
 
 
+def _marked(fn: Any, marks: str, victim: str) -> Any:
+    """``fn`` that leaves files in ``marks`` saying which node ran which sample: a task writes
+    ``<node>~<sample>~<unique>.start`` before and ``.done`` after the work. The first task of
+    the other node waits until the victim has done one, so the victim surely runs one to the
+    end; the victim's next task waits for the file ``release`` (written at the test's end), so
+    it is surely running when the victim is removed."""
+
+    def marked(context: Any, task: Any) -> Any:  # in a Ray worker: pickled by value
+        import os
+        import time
+        import uuid
+        from pathlib import Path
+
+        import ray
+
+        d = Path(marks)
+        node = ray.get_runtime_context().get_node_id()
+        stem = f"{node}~{task.sample_id}~{os.getpid()}-{uuid.uuid4().hex}"
+        (d / f"{stem}.start").touch()
+        victim_done = any(d.glob(f"{victim}~*.done"))
+        while (node != victim and not victim_done) or (node == victim and victim_done):
+            if (d / "release").exists():
+                break
+            time.sleep(0.01)
+            victim_done = victim_done or any(d.glob(f"{victim}~*.done"))
+        out = fn(context, task)
+        (d / f"{stem}.done").touch()
+        return out
+
+    return marked
+
+
+def _ran(marks: Path, node: str, kind: str) -> set[str]:
+    """The samples with a ``kind`` (start, done) mark of ``node``."""
+    return {f.name.split("~")[1] for f in marks.glob(f"{node}~*.{kind}")}
+
+
 def test_removed_worker_node_loses_nothing_and_writes_each_sample_once(
     two_nodes: tuple[Any, Any],
     tiny_synth: Path,
@@ -82,10 +119,18 @@ def test_removed_worker_node_loses_nothing_and_writes_each_sample_once(
         save(path, *args, **kwargs)
 
     monkeypatch.setattr(extract_mod, "save_npz", counting_save)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    gone = victim.node_id
+
+    class MarkingRayExecutor(RayExecutor):
+        def map(self, fn: Any, tasks: Any, context: Any = None, **kw: Any) -> Any:
+            return super().map(_marked(fn, str(marks), gone), tasks, context, **kw)
+
     samples = load_dataset("casme3", root=tiny_synth).samples
     cache = tmp_path / "ray"
     done: dict[str, Any] = {}
-    executor = RayExecutor(address=cluster.address)
+    executor = MarkingRayExecutor(address=cluster.address)
 
     def run() -> None:
         try:
@@ -95,19 +140,46 @@ def test_removed_worker_node_loses_nothing_and_writes_each_sample_once(
         except BaseException as exc:  # handed to the test's thread
             done["error"] = exc
 
+    def victim_ran_one_and_runs_another() -> bool:
+        # a sample the victim finished is in the cache, and it is running another one
+        finished_there = _ran(marks, gone, "done")
+        return any((cache / "samples" / f"{s}.npz").exists() for s in finished_there) and bool(
+            _ran(marks, gone, "start") - finished_there
+        )
+
     worker = threading.Thread(target=run)
     worker.start()
-    _wait(ray.is_initialized, worker)
-    check_loopback()
-    # once a sample is written and both nodes are busy, the victim is running a task
-    _wait(lambda: finished(cache) >= 1 and ray.available_resources().get("CPU", 0) == 0, worker)
-    assert worker.is_alive(), f"the extraction ended before the node was removed: {done}"
-    at_removal = finished(cache)
-    cluster.remove_node(victim, allow_graceful=False)
-    worker.join()
-    executor.close()
+    removed = False
+    try:
+        _wait(ray.is_initialized, worker)
+        check_loopback()
+        assert gone in {n["NodeID"] for n in ray.nodes()}  # the marks name nodes by this id
+        _wait(victim_ran_one_and_runs_another, worker)
+        assert worker.is_alive(), f"the extraction ended before the node was removed: {done}"
+        at_removal = finished(cache)
+        ran_there, running_there = _ran(marks, gone, "done"), _ran(marks, gone, "start")
+        cluster.remove_node(victim, allow_graceful=False)
+        removed = True
+        worker.join()
+        # read before any waiting task is released below
+        done_there = _ran(marks, gone, "done")
+        done_elsewhere = {f.name.split("~")[0] for f in marks.glob("*.done")} - {gone}
+    finally:
+        (marks / "release").touch()  # no task waits beyond the test
+        if not removed and worker.is_alive():
+            # the test failed (or timed out) before: without the victim the run ends on the
+            # node left, instead of waiting for a task held there
+            cluster.remove_node(victim, allow_graceful=False)
+        worker.join()
+        executor.close()
     assert "error" not in done, done.get("error")
     assert at_removal < len(samples)  # the run really was interrupted
+    # the removed node ran a task to the end before it went, and was running another
+    assert len(ran_there) == 1 and len(running_there) == 2
+    (interrupted,) = running_there - ran_there
+    assert done_there == ran_there  # the node went before finishing the other
+    assert len(done_elsewhere) == 1  # the one node left finished all the rest, and that one
+    assert interrupted in _ran(marks, done_elsewhere.pop(), "done")
     summary = done["summary"]
     assert summary.extracted == len(samples) == 6 and not summary.failed
     assert sorted(writes) == sorted(f"{s.sample_id}.npz" for s in samples)
