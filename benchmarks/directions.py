@@ -132,11 +132,12 @@ def main() -> int:
         " worst: the largest single-region error; regions: how many have pixels)"
     )
     columns = ["face", *(f"{d:.0f}°" for d in DIRECTIONS), "worst", "regions"]
-    write_results(
-        "directions" if not args.flow else f"directions-{args.flow}",
-        tables={"errors": {"columns": columns, "rows": out}},
-        figures={"speed": f"{args.speed:g}", "frames": args.frames},
-    )
+    figures: dict[str, object] = {"speed": f"{args.speed:g}", "frames": args.frames}
+    for row in out:  # per face: the largest median error over the directions, in degrees
+        figures[f"{Path(row[0]).stem}.max_abs"] = f"{max(abs(float(c)) for c in row[1:9]):.1f}"
+    name = "directions" + (f"-{args.flow}" if args.flow else "")
+    name += f"-speed{args.speed:g}" if args.speed != 0.8 else ""
+    write_results(name, tables={"errors": {"columns": columns, "rows": out}}, figures=figures)
     return 0
 
 
