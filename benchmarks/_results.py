@@ -80,7 +80,10 @@ def write_results(
 ) -> Path:
     """Write ``benchmarks/results/<name>.json`` (or ``out_dir/<name>.json``) and return its path.
 
-    ``extra`` holds raw data for later analysis (not rendered)."""
+    ``extra`` holds raw data for later analysis (not rendered). ``name`` has no dot: a doc
+    names a figure ``NAME.KEY``."""
+    if "." in name or "/" in name:
+        raise ValueError(f"results name {name!r} must not contain '.' or '/'")
     payload: dict[str, object] = {
         "benchmark": name,
         "command": command_line(argv),

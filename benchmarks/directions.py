@@ -136,7 +136,7 @@ def main() -> int:
     for row in out:  # per face: the largest median error over the directions, in degrees
         figures[f"{Path(row[0]).stem}.max_abs"] = f"{max(abs(float(c)) for c in row[1:9]):.1f}"
     name = "directions" + (f"-{args.flow}" if args.flow else "")
-    name += f"-speed{args.speed:g}" if args.speed != 0.8 else ""
+    name += f"-speed{args.speed:g}".replace(".", "p") if args.speed != 0.8 else ""  # no dots
     write_results(name, tables={"errors": {"columns": columns, "rows": out}}, figures=figures)
     return 0
 
