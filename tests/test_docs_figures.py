@@ -117,3 +117,16 @@ def test_a_missing_key_or_file_fails_naming_both(
     # rendering fills what it can, keeps the rest, and still fails
     assert render_docs.main(["--root", str(toy)]) == 1
     assert "<!-- fig: toy.paper.auc -->0.5<!-- /fig -->" in doc.read_text()
+
+
+def test_every_results_file_names_its_command_and_holds_rectangular_tables() -> None:
+    files = sorted((ROOT / "benchmarks" / "results").glob("*.json"))
+    assert files, "benchmarks/results holds no results"
+    for path in files:
+        result = json.loads(path.read_text())
+        assert result["command"].startswith(".venv/bin/python benchmarks/"), path
+        assert result["made"] and result["commit"], path
+        for key, tab in result["tables"].items():
+            widths = {len(r) for r in tab["rows"]}
+            assert widths <= {len(tab["columns"])}, f"{path.name}: table {key}"
+        assert all(isinstance(v, str) for v in result["figures"].values()), path
