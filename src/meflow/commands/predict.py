@@ -26,9 +26,9 @@ timestamps by a constant rate (image folders: default 30).
 
 A window is valid when at least --min-valid (default 0.9) of its 64 frame pairs have a face in
 both frames (a repeated frame's pair counts as valid); invalid windows get a row with empty
-probabilities and valid=false. A video
-shorter than 65 frames (at the training rate) is refused. With several inputs a failed one
-does not stop the others; the exit status is 2 if any failed. See docs/predict.md.
+probabilities and valid=false. A video shorter than 65 frames (at the training rate) is
+refused. With several inputs a failed one does not stop the others; the exit status is 2 if
+any failed. See docs/predict.md.
 """
 
 
