@@ -68,7 +68,7 @@ def main() -> None:
             med, best = _time(lambda b=backend, p=prev, n=nxt: b(p, n), reps)
             row += f"{med:>16.2f} / {best:<6.2f}"
             pairs[-1] += [f"{med:.2f}", f"{best:.2f}"]
-            figures[f"{name}.ms{size}"] = f"{med:.1f}"
+            figures[f"{name}.min_ms{size}"] = f"{best:.1f}"  # the least disturbed
         print(row)
     prev, nxt = _frames(192)
     flow = get_flow("dis")(prev, nxt)
