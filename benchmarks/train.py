@@ -137,7 +137,7 @@ def main() -> None:
         print(f"\ncross_validate folds (cpu x{torch.get_num_threads()}, separable data):")
         X, y, g = separable(10, 2)  # 120 images, 10 subjects; 3 folds -> 80 training images
         tr, te = group_kfold(g, 3, 0, y)[0]
-        default = TrainConfig(device="cpu", model="yolo11")  # the network (the default is logreg)
+        default = TrainConfig(device="cpu", model="yolo11", input="pseudo-discrete")  # a network
         for label, cfg in [
             ("early stopping", default),
             ("all 30 epochs", dataclasses.replace(default, patience=10_000)),
