@@ -4,7 +4,8 @@ Every benchmark ends with ``write_results(name, tables=..., figures=...)``. The 
 ``benchmarks/results/<name>.json`` then holds:
 
 - ``command``: the command line that made it (``.venv/bin/python benchmarks/<script>.py ...``);
-- ``made``: the date (UTC), ``commit``: the checkout's ``git describe --always --dirty``,
+- ``made``: the date (UTC), ``commit``: the checkout's ``git describe --always``, with ``-dirty``
+  when a tracked file outside benchmarks/results differs,
   ``machine``: cores and platform;
 - ``tables``: ``{key: {"columns": [str, ...], "rows": [[str, ...], ...]}}``, cells already
   formatted as the benchmark prints them (the benchmark decides the digits);
@@ -44,16 +45,19 @@ def command_line(argv: Sequence[str] | None = None) -> str:
     return " ".join([".venv/bin/python", shlex.quote(str(script)), *map(shlex.quote, argv[1:])])
 
 
+def _git(*args: str) -> str:
+    """The output of one git command in this checkout."""
+    out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
 def _commit() -> str:
+    """``git describe --always``, with ``-dirty`` when a tracked file other than a results
+    file differs (a benchmark run before this one rewrites benchmarks/results)."""
     try:
-        out = subprocess.run(
-            ["git", "describe", "--always", "--dirty"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return out.stdout.strip()
+        changed = _git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                       ":(exclude)benchmarks/results")  # fmt: skip
+        return _git("describe", "--always") + ("-dirty" if changed else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -80,7 +84,10 @@ def write_results(
 ) -> Path:
     """Write ``benchmarks/results/<name>.json`` (or ``out_dir/<name>.json``) and return its path.
 
-    ``extra`` holds raw data for later analysis (not rendered)."""
+    ``extra`` holds raw data for later analysis (not rendered). ``name`` has no dot: a doc
+    names a figure ``NAME.KEY``."""
+    if "." in name or "/" in name:
+        raise ValueError(f"results name {name!r} must not contain '.' or '/'")
     payload: dict[str, object] = {
         "benchmark": name,
         "command": command_line(argv),

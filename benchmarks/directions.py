@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _results import write_results  # benchmarks/ is on sys.path when a script runs
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MEFLOW_SHARED_DATA", ROOT.parent / "shared" / "data"))
 # 8 directions off the sector centres (22.5 + 45 k degrees) and off the sector edges
@@ -108,6 +110,7 @@ def main() -> int:
         if (SHARED / "faces" / "single_face.jpg").exists():
             faces.append(SHARED / "faces" / "single_face.jpg")
     print(f"{'face':<22} " + " ".join(f"{d:>6.0f}" for d in DIRECTIONS) + "  worst  regions")
+    out = []
     for face in faces:
         rows = measure(face, args.speed, args.frames, extra)
         worst = max((abs(r[2]), r[2]) for r in rows)[1]
@@ -116,10 +119,25 @@ def main() -> int:
             + " ".join(f"{r[1]:+6.1f}" for r in rows)
             + f"  {worst:+5.1f}  {min(r[3] for r in rows):>7d}"
         )
+        out.append(
+            [
+                face.name,
+                *(f"{r[1]:+.1f}" for r in rows),
+                f"{worst:+.1f}",
+                str(min(r[3] for r in rows)),
+            ]
+        )
     print(
         "(median signed error over the regions with pixels, degrees, per direction of motion;"
         " worst: the largest single-region error; regions: how many have pixels)"
     )
+    columns = ["face", *(f"{d:.0f}°" for d in DIRECTIONS), "worst", "regions"]
+    figures: dict[str, object] = {"speed": f"{args.speed:g}", "frames": args.frames}
+    for row in out:  # per face: the largest median error over the directions, in degrees
+        figures[f"{Path(row[0]).stem}.max_abs"] = f"{max(abs(float(c)) for c in row[1:9]):.1f}"
+    name = "directions" + (f"-{args.flow}" if args.flow else "")
+    name += f"-speed{args.speed:g}".replace(".", "p") if args.speed != 0.8 else ""  # no dots
+    write_results(name, tables={"errors": {"columns": columns, "rows": out}}, figures=figures)
     return 0
 
 

@@ -35,6 +35,8 @@ import time
 import uuid
 from pathlib import Path
 
+from _results import write_results  # benchmarks/ is on sys.path when a script runs
+
 MEFLOW = [sys.executable, "-m", "meflow"]
 RAY_ENV = {
     "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
@@ -108,15 +110,22 @@ print(t1 - t0, t2 - t1)
     return out
 
 
-def _summary(name: str, runs: list[tuple[float, float]], ref: float | None) -> str:
+def _summary(name: str, runs: list[tuple[float, float]], ref: float | None) -> list[str]:
+    """The cells of one variant's summary: name, frames/s, its range, wall, its range, share."""
     fps = [r[0] for r in runs]
     wall = [r[1] for r in runs]
     med = statistics.median(fps)
-    share = f"  {100 * med / ref:5.1f}% of local" if ref else ""
-    return (
-        f"{name:>10}: {med:6.1f} frames/s median ({min(fps):.1f}..{max(fps):.1f}), "
-        f"wall {statistics.median(wall):5.1f} s ({min(wall):.1f}..{max(wall):.1f}){share}"
-    )
+    return [
+        name,
+        f"{med:.1f}",
+        f"{min(fps):.1f}..{max(fps):.1f}",
+        f"{statistics.median(wall):.1f}",
+        f"{min(wall):.1f}..{max(wall):.1f}",
+        f"{100 * med / ref:.1f}%" if ref else "-",
+    ]
+
+
+SUMMARY = ["executor", "frames/s", "range", "wall s", "range", "share of local"]
 
 
 def main() -> None:
@@ -166,8 +175,20 @@ def main() -> None:
             head.wait()
     ref = statistics.median(r[0] for r in runs["local"]) if runs.get("local") else None
     print(f"\n{len(os.sched_getaffinity(0))} cores seen; medians of {args.rounds} rounds:")
-    for name, res in runs.items():
-        print(_summary(name, res, ref if name != "local" else None))
+    rows = [_summary(name, res, ref if name != "local" else None) for name, res in runs.items()]
+    for n, fps, fr, wall, wr, share in rows:
+        share = f"  {share:>6} of local" if share != "-" else ""
+        print(f"{n:>10}: {fps:>6} frames/s median ({fr}), wall {wall:>5} s ({wr}){share}")
+    write_results(
+        "executors",
+        tables={"summary": {"columns": SUMMARY, "rows": rows}},
+        figures={
+            "cores": len(os.sched_getaffinity(0)),
+            "rounds": args.rounds,
+            "ray_startup": ", ".join(f"{a:.1f} / {b:.1f}" for a, b in start),
+        },
+        extra={"runs": runs},
+    )
 
 
 if __name__ == "__main__":

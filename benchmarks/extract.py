@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from _results import write_results
 from _videos import back_and_forth  # benchmarks/ is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,8 +53,10 @@ def _split(timings: dict[str, float]) -> str:
     return "  ".join(f"{k} {1000 * v:.0f} ms ({100 * v / total:.0f}%)" for k, v in timings.items())
 
 
-def bench_video(video: Path, backends: list[str]) -> None:
+def bench_video(video: Path, backends: list[str]) -> list[list[str]]:
+    """Per backend: frames/s end to end and in the stages, peak MB, the time split."""
     print(f"\n== {video.name} (one process, one worker) ==")
+    rows = []
     for b in backends:
         r = _video_run(str(video), b)
         print(
@@ -62,9 +65,20 @@ def bench_video(video: Path, backends: list[str]) -> None:
             f"peak {r['peak_mb']:.0f} MB"
         )
         print(f"{'':>11}{_split(r['timings'])}")
+        rows.append(
+            [
+                b,
+                f"{r['frames'] / r['wall']:.1f}",
+                f"{r['frames'] / sum(r['timings'].values()):.1f}",
+                f"{r['peak_mb']:.0f}",
+                _split(r["timings"]),
+            ]
+        )
+    return rows
 
 
-def bench_memory(video: Path) -> None:
+def bench_memory(video: Path) -> dict[str, str]:
+    """Peak memory of a video's extraction and of one 10x longer, and the growth."""
     with tempfile.TemporaryDirectory() as d:
         long = back_and_forth(video, 10, Path(d) / "long.mp4")
         short = _video_run(str(video), "dis")
@@ -75,9 +89,17 @@ def bench_memory(video: Path) -> None:
         f"{longr['frames']} frames (10x) peak {longr['peak_mb']:.0f} MB; "
         f"growth {100 * growth:+.1f}% =="
     )
+    return {
+        "memory.frames": str(short["frames"]),
+        "memory.peak_mb": f"{short['peak_mb']:.0f}",
+        "memory.long_frames": str(longr["frames"]),
+        "memory.long_peak_mb": f"{longr['peak_mb']:.0f}",
+        "memory.growth": f"{100 * growth:+.1f}%",
+    }
 
 
-def bench_dataset(synth: Path | None, workers: int, backend: str) -> None:
+def bench_dataset(synth: Path | None, workers: int, backend: str) -> list[str]:
+    """The synthetic set's row: workers, samples, frames, s, frames/s, split, pooling share."""
     from meflow.config import ExtractConfig, override
     from meflow.datasets import load_dataset
     from meflow.features.extract import extract_dataset
@@ -107,6 +129,16 @@ def bench_dataset(synth: Path | None, workers: int, backend: str) -> None:
         print(f"   worker time split: {_split(s.timings)}")
         pool = s.timings.get("pooling", 0.0) / (sum(s.timings.values()) or 1.0)
         print(f"   region pooling + discretisation share: {100 * pool:.1f}%")
+        return [
+            backend,
+            str(workers),
+            str(len(samples)),
+            str(frames),
+            f"{wall:.1f}",
+            f"{frames / wall:.1f}",
+            _split(s.timings),
+            f"{100 * pool:.1f}%",
+        ]
 
 
 def main() -> None:
@@ -121,14 +153,24 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--skip-dataset", action="store_true")
     args = ap.parse_args()
+    tables: dict[str, dict[str, list]] = {}
+    figures: dict[str, str] = {}
     if args.video.exists():
-        bench_video(args.video, args.backends)
-        bench_memory(args.video)
+        tables["video"] = {
+            "columns": ["backend", "frames/s end to end", "frames/s in the stages", "peak MB",
+                        "time split"],
+            "rows": bench_video(args.video, args.backends),
+        }  # fmt: skip
+        figures.update(bench_memory(args.video))
     else:
         print(f"{args.video} absent: video figures skipped")
     if not args.skip_dataset:
-        for w in sorted({1, args.workers}):
-            bench_dataset(args.synth, w, "dis")
+        tables["dataset"] = {
+            "columns": ["backend", "workers", "samples", "frames", "s", "frames/s", "time split",
+                        "pooling share"],
+            "rows": [bench_dataset(args.synth, w, "dis") for w in sorted({1, args.workers})],
+        }  # fmt: skip
+    write_results("extract", tables=tables, figures=figures)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _results import write_results  # benchmarks/ is on sys.path when a script runs
+
 CHILD = """
 import json, sys, time
 from pathlib import Path
@@ -76,14 +78,25 @@ def main() -> int:
             print(f"round {k + 1} {name:<12} {fps:7.1f} frames/s  ({split})", flush=True)
     print()
     med = {name: statistics.median(v) for name, v in rates.items()}
+    rows = []
     for name, v in rates.items():
         print(f"{name:<12} median {med[name]:7.1f} frames/s (runs {min(v):.1f}-{max(v):.1f})")
-    print(f"recommended / paper: {med['recommended'] / med['paper']:.3f} (acceptance: >= 0.80)")
+        rows.append([name, f"{med[name]:.1f}", f"{min(v):.1f}-{max(v):.1f}"])
+    figures = {"recommended_over_paper": f"{med['recommended'] / med['paper']:.3f}"}
+    print(f"recommended / paper: {figures['recommended_over_paper']} (acceptance: >= 0.80)")
     if "base" in med:
+        figures["recommended_over_base"] = f"{med['recommended'] / med['base']:.3f}"
+        figures["paper_over_base"] = f"{med['paper'] / med['base']:.3f}"
         print(
-            f"recommended / base: {med['recommended'] / med['base']:.3f}, "
-            f"paper / base: {med['paper'] / med['base']:.3f} (acceptance: within 5%)"
+            f"recommended / base: {figures['recommended_over_base']}, "
+            f"paper / base: {figures['paper_over_base']} (acceptance: within 5%)"
         )
+    write_results(
+        "extract_ab",
+        tables={"speed": {"columns": ["configuration", "median frames/s", "runs"], "rows": rows}},
+        figures=figures,
+        extra={"runs": rates},
+    )
     return 0
 
 

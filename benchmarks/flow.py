@@ -15,6 +15,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from _results import write_results  # benchmarks/ is on sys.path when a script runs
 from meflow.features.discretise import angle_to_uint8, discretise
 from meflow.features.pooling import AVERAGES, pool_regions
 from meflow.flow import FLOW_BACKENDS, get_flow
@@ -55,14 +56,19 @@ def main() -> None:
         cv2.setNumThreads(args.threads)
     print(f"OpenCV {cv2.__version__}, {cv2.getNumThreads()} thread(s), {args.repeats} repeats")
     print(f"{'backend':<12}{'192x192 median/min ms':>24}{'256x256 median/min ms':>24}")
+    pairs, pooling = [], []
+    figures: dict[str, object] = {"threads": cv2.getNumThreads(), "repeats": args.repeats}
     for name in FLOW_BACKENDS:
         row = f"{name:<12}"
+        pairs.append([name])
         for size in (192, 256):
             backend = get_flow(name)
             prev, nxt = _frames(size)
             reps = max(3, args.repeats // 10) if name == "tvl1" else args.repeats
             med, best = _time(lambda b=backend, p=prev, n=nxt: b(p, n), reps)
             row += f"{med:>16.2f} / {best:<6.2f}"
+            pairs[-1] += [f"{med:.2f}", f"{best:.2f}"]
+            figures[f"{name}.min_ms{size}"] = f"{best:.1f}"  # the least disturbed
         print(row)
     prev, nxt = _frames(192)
     flow = get_flow("dis")(prev, nxt)
@@ -71,11 +77,25 @@ def main() -> None:
     for average in AVERAGES:
         med, best = _time(lambda a=average: pool_regions(flow, labels, 42, a), args.repeats * 10)
         print(f"  pool_regions[{average}]{'':<{12 - len(average)}}{med:8.3f} / {best:.3f}")
+        pooling.append([f"pool_regions[{average}]", f"{med:.3f}", f"{best:.3f}"])
     _, angle = pool_regions(flow, labels)
     med, best = _time(
         lambda: (angle_to_uint8(discretise(angle)), angle_to_uint8(angle)), args.repeats * 10
     )
     print(f"  discretise + 2x angle_to_uint8 {med:8.3f} / {best:.3f}")
+    pooling.append(["discretise + 2x angle_to_uint8", f"{med:.3f}", f"{best:.3f}"])
+    ms = ("median ms", "min ms")
+    write_results(
+        "flow",
+        tables={
+            "backends": {
+                "columns": ["backend", *(f"{s}x{s} {m}" for s in (192, 256) for m in ms)],
+                "rows": pairs,
+            },
+            "pooling": {"columns": ["per frame at 192x192, 42 regions", *ms], "rows": pooling},
+        },
+        figures=figures,
+    )
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _results import write_results  # benchmarks/ is on sys.path when a script runs
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MEFLOW_SHARED_DATA", ROOT.parent / "shared" / "data"))
 FRAMES = 130
@@ -100,6 +102,7 @@ def main() -> int:
     print(f"trained on {int(train.sum())} clips of {len(subjects) - len(test_subjects)} subjects;"
           f" tested on {len(samples)} clips of {len(test_subjects)} others")  # fmt: skip
     print(f"{'rate':>6} {'rule':<8} {'micro AUC':>9} {'accuracy':>9} {'UF1':>6}")
+    rows = []
     with SequenceExtractor(cfg.extract, keep_warm=True) as ext:
         for rate in args.rates:
             rules = ("own rate",) if rate >= 30 else ("own rate", "repeats")
@@ -117,11 +120,27 @@ def main() -> int:
                     batch = window_of(frames, s.apex / 30.0, at, ext)
                     probs.append(model.predict_proba(build_input("vector-bins", batch, cfg.train)))
                 pr = np.concatenate(probs)
+                rows.append(
+                    [f"{rate:g}", rule]
+                    + [f"{f(y, pr):.3f}" for f in (micro_roc_auc, accuracy, uf1)]
+                )
                 print(
                     f"{rate:6.1f} {rule:<8} {micro_roc_auc(y, pr):9.3f} {accuracy(y, pr):9.3f} "
                     f"{uf1(y, pr):6.3f}",
                     flush=True,
                 )
+    write_results(
+        "low_fps",
+        tables={
+            "rates": {"columns": ["fps", "rule", "micro AUC", "accuracy", "UF1"], "rows": rows}
+        },
+        figures={
+            "train_clips": int(train.sum()),
+            "train_subjects": len(subjects) - len(test_subjects),
+            "test_clips": len(samples),
+            "test_subjects": len(test_subjects),
+        },
+    )
     return 0
 
 

@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _results import write_results
 from _videos import back_and_forth  # benchmarks/ is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +73,12 @@ def _untrained_model(path: Path, scale: str) -> Path:
     return path
 
 
-def _report(label: str, res: Any, wall: float) -> None:
+ROW = ["run", "frames", "video s", "wall s", "real-time factor", "windows", "features ms/frame",
+       "landmarks ms", "flow ms", "decode ms", "RTF without load and figure"]  # fmt: skip
+
+
+def _report(label: str, res: Any, wall: float) -> list[str]:
+    """Prints one run's figures; its row of ``ROW``."""
     seconds = res.duration + 1.0 / res.model_fps  # the video's length: last frame shown too
     t = res.timings
     other = wall - sum(t.get(k, 0.0) for k in STAGES)
@@ -85,6 +91,8 @@ def _report(label: str, res: Any, wall: float) -> None:
     video_work = sum(
         t.get(k, 0.0) for k in ("decode", "preprocess", "landmarks", "flow", "pooling")
     )
+    per = [1000 * x / res.used_frames for x in (video_work, t["landmarks"], t["flow"], t["decode"])]
+    bare = seconds / (wall - t.get("load_model", 0) - t.get("figure", 0))
     print(
         f"   per frame: features {1000 * video_work / res.used_frames:.1f} ms "
         f"(landmarks {1000 * t['landmarks'] / res.used_frames:.1f}, "
@@ -93,9 +101,11 @@ def _report(label: str, res: Any, wall: float) -> None:
         f"real-time factor without model load and figure "
         f"{seconds / (wall - t.get('load_model', 0) - t.get('figure', 0)):.2f}x"
     )
+    return [label, str(res.frames), f"{seconds:.2f}", f"{wall:.2f}", f"{seconds / wall:.2f}x",
+            str(len(res.windows)), *(f"{x:.1f}" for x in per), f"{bare:.2f}x"]  # fmt: skip
 
 
-def _machine_speed(video: Path) -> str:
+def _machine_speed(video: Path) -> tuple[str, dict[str, str]]:
     """Single-threaded cost of the two big stages right now: MediaPipe on the video's first
     frames (tracking) and DIS on a pair of face crops. The machine's speed drifts by 10-20%
     over tens of minutes; these say how fast it was while the figures above were taken
@@ -121,7 +131,7 @@ def _machine_speed(video: Path) -> str:
                 tracker(f)
                 ms_landmarks.append(1000 * (time.perf_counter() - t0))
     if pts[0] is None:
-        return "machine speed: no face in the first frame"
+        return "machine speed: no face in the first frame", {}
     size = cfg.face.crop_size
     m = crop_transform(face_box(pts[0], frames[0].shape, cfg.face.crop_margin), size)
     a, b = (cv2.warpAffine(preprocess(f, cfg.preprocess), m, (size, size)) for f in frames[:2])
@@ -131,11 +141,15 @@ def _machine_speed(video: Path) -> str:
         t0 = time.perf_counter()
         flow(a, b)
         ms_flow.append(1000 * (time.perf_counter() - t0))
+    figures = {
+        "landmarks_ms": f"{np.median(ms_landmarks):.1f}",
+        "flow_ms": f"{np.median(ms_flow):.1f}",
+    }
     return (
-        f"machine speed now, one thread: landmarks {np.median(ms_landmarks):.1f} ms a frame, "
-        f"{cfg.flow.backend} flow {np.median(ms_flow):.1f} ms a pair "
+        f"machine speed now, one thread: landmarks {figures['landmarks_ms']} ms a frame, "
+        f"{cfg.flow.backend} flow {figures['flow_ms']} ms a pair "
         "(issue 6's machine, quiet: about 6.4, and DIS 4.4)"
-    )
+    ), figures
 
 
 def main() -> None:
@@ -162,8 +176,12 @@ def main() -> None:
         model = args.model or _untrained_model(tmp / "model.safetensors", args.scale)
         t0 = time.perf_counter()
         res = predict_video(args.video, model, tmp / "out", args.stride)
-        _report(f"cold  {args.video.name}", res, time.perf_counter() - t0)
-        print(_machine_speed(args.video))  # after "cold": it starts MediaPipe and OpenCV
+        rows = [_report(f"cold  {args.video.name}", res, time.perf_counter() - t0)]
+        text, speed = _machine_speed(args.video)
+        print(text)
+        figures = {
+            f"after_cold.{k}": v for k, v in speed.items()
+        }  # after "cold": it starts MediaPipe and OpenCV
 
         loaded = load_model(model)
         extractor = SequenceExtractor(loaded.extract, keep_warm=True)
@@ -174,19 +192,27 @@ def main() -> None:
             runs.append((time.perf_counter() - t0, res))
         walls = sorted(w for w, _ in runs[1:])
         wall, res = sorted(runs[1:], key=lambda r: r[0])[len(walls) // 2]
-        _report(f"warm  {args.video.name} (median of {args.runs})", res, wall)
+        rows.append(_report(f"warm  {args.video.name} (median of {args.runs})", res, wall))
         seconds = res.duration + 1.0 / res.model_fps
+        figures["warm_slowest"] = f"{seconds / walls[-1]:.2f}x"
+        figures["warm_fastest"] = f"{seconds / walls[0]:.2f}x"
         print(
-            f"   real-time factor over the {args.runs} runs: {seconds / walls[-1]:.2f}x "
-            f"(slowest) to {seconds / walls[0]:.2f}x (fastest)"
+            f"   real-time factor over the {args.runs} runs: {figures['warm_slowest']} "
+            f"(slowest) to {figures['warm_fastest']} (fastest)"
         )
 
         if args.repeat > 1:
             long = back_and_forth(args.video, args.repeat, tmp / "long.mp4")
             t0 = time.perf_counter()
             res = predict_video(long, loaded, tmp / "out", args.stride, extractor=extractor)
-            _report(f"long  {args.repeat}x {args.video.name}", res, time.perf_counter() - t0)
-    print(_machine_speed(args.video))
+            label = f"long  {args.repeat}x {args.video.name}"
+            rows.append(_report(label, res, time.perf_counter() - t0))
+    text, speed = _machine_speed(args.video)
+    print(text)
+    figures.update({f"at_end.{k}": v for k, v in speed.items()})
+    for r in rows:
+        r[0] = " ".join(r[0].split())
+    write_results("predict", tables={"runs": {"columns": ROW, "rows": rows}}, figures=figures)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _motion_stats import cache_stats, summarise  # benchmarks/ is on sys.path when a script runs
+# benchmarks/ is on sys.path when a script runs
+from _motion_stats import cache_stats, summarise
+from _results import write_results
 
 
 def _synth_cache(profile: str, subjects: int, seed: int, workers: int) -> Path:
@@ -50,6 +52,7 @@ def main() -> int:
     if not caches:
         p.error("give --cache CACHE or --synth")
     print(f"{'cache':<40} {'noise floor':>18} {'displacement':>18} {'per pair':>18} {'SNR':>16}")
+    rows = []
     for cache in caches:
         s = summarise(cache_stats(cache))
         cells = "  ".join(
@@ -59,7 +62,21 @@ def main() -> int:
             )
         )
         print(f"{str(cache)[-40:]:<40} {cells}")
+        name = f"synthetic {args.profile}" if args.synth and cache == caches[-1] else cache.name
+        rows.append(
+            [name]
+            + [
+                " / ".join(f"{v:.2f}" for v in s[k])
+                for k in ("noise_floor", "displacement", "per_pair_signal", "snr")
+            ]
+        )
     print("(10th percentile, median, 90th percentile over the samples; px in the face crop)")
+    columns = ["cache", "noise floor (px)", "displacement (px)", "per pair (px)", "SNR"]
+    write_results(
+        "realism" if not args.synth else f"realism-{args.profile}",
+        tables={"summary": {"columns": columns, "rows": rows}},
+        figures={"subjects": args.subjects} if args.synth else None,
+    )
     return 0
 
 

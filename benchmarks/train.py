@@ -20,6 +20,7 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 import numpy as np
 import torch
 
+from _results import write_results  # benchmarks/ is on sys.path when a script runs
 from meflow.config import EvalConfig, TrainConfig
 from meflow.evaluation import micro_roc_auc
 from meflow.models import build_model
@@ -106,6 +107,8 @@ def main() -> None:
     args = ap.parse_args()
 
     print(f"torch {torch.__version__}, cpu cores {os.cpu_count()}, load {os.getloadavg()[0]:.1f}")
+    speed: list[list[str]] = []
+    folds: list[list[str]] = []
     devices = [] if args.no_throughput else [("cpu", t) for t in args.threads]
     if torch.cuda.is_available() and not args.no_throughput:
         devices.append(("cuda", 0))
@@ -121,16 +124,20 @@ def main() -> None:
                 f"{where:12s} yolo11{scale}-cls  train {tr:7.1f} img/s (batch 32)   "
                 f"inference {inf:8.1f} img/s (batch 256)"
             )
-            if args.pad:
-                tr64 = train_throughput(scale, device, height=64)
+            tr64 = train_throughput(scale, device, height=64) if args.pad else None
+            if tr64 is not None:
                 print(f"{where:12s} yolo11{scale}-cls  train {tr64:7.1f} img/s at 64x64 (padded)")
+            speed.append(
+                [where, f"yolo11{scale}-cls", f"{tr:.1f}", f"{inf:.1f}"]
+                + ([f"{tr64:.1f}"] if args.pad else [])
+            )
 
     if args.fold:
         torch.set_num_threads(args.fold_threads or max(args.threads))
         print(f"\ncross_validate folds (cpu x{torch.get_num_threads()}, separable data):")
         X, y, g = separable(10, 2)  # 120 images, 10 subjects; 3 folds -> 80 training images
         tr, te = group_kfold(g, 3, 0, y)[0]
-        default = TrainConfig(device="cpu")
+        default = TrainConfig(device="cpu", model="yolo11", input="pseudo-discrete")  # a network
         for label, cfg in [
             ("early stopping", default),
             ("all 30 epochs", dataclasses.replace(default, patience=10_000)),
@@ -138,11 +145,16 @@ def main() -> None:
             t = time.perf_counter()
             res = fit(X[tr], y[tr], g[tr], cfg, progress=False)
             auc = micro_roc_auc(y[te], predict_proba(res.model, X[te]))
+            took = time.perf_counter() - t
             print(
                 f"  defaults (scale s, batch 32, {tr.size} train images), {label}: "
-                f"{time.perf_counter() - t:.1f} s/fold, {len(res.history)} epochs run, "
+                f"{took:.1f} s/fold, {len(res.history)} epochs run, "
                 f"test micro AUC {auc:.3f}"
             )
+            folds.append(
+                [f"defaults (scale s, batch 32), {label}", str(tr.size), f"{took:.1f}",
+                 str(len(res.history)), f"{auc:.3f}"]
+            )  # fmt: skip
         for scale, epochs in [("n", 10), ("n", 15), ("s", 10)]:
             cfg = dataclasses.replace(default, scale=scale, epochs=epochs, batch_size=16)
             t = time.perf_counter()
@@ -154,6 +166,22 @@ def main() -> None:
                 f"({ran:.0f} epochs run), micro AUC {micro_roc_auc(y, cv.probs):.3f}; "
                 f"6 configs x 3 folds ~ {6 * secs / 60:.1f} min"
             )
+            folds.append(
+                [f"demo scale {scale}, {epochs} epochs, batch 16, 3 folds", "80",
+                 f"{secs / 3:.1f}", f"{ran:.0f}", f"{micro_roc_auc(y, cv.probs):.3f}"]
+            )  # fmt: skip
+    columns = ["device", "network", "train img/s (batch 32)", "inference img/s (batch 256)"]
+    tables = {"speed": {"columns": columns + ["train img/s at 64x64"] * args.pad, "rows": speed}}
+    if folds:
+        tables["folds"] = {
+            "columns": ["fold", "train images", "s/fold", "epochs run", "micro AUC"],
+            "rows": folds,
+        }
+    write_results(
+        "train",
+        tables=tables,
+        figures={"torch": torch.__version__, "cores": os.cpu_count()},
+    )
 
 
 if __name__ == "__main__":

@@ -19,14 +19,16 @@ other value is refused (train a model with that setting instead).
 Frame rate: windows are cut at the training data's rate (the model's "fps", 30 for CAS(ME)^3
 and the synthetic set). Every video is resampled to it by the frames' own timestamps, taking
 the frame nearest to each 1/30 s step: a faster video loses frames, a variable-rate one is
-evened out. Where a video is slower than the training rate a step repeats a frame; such frame
-pairs count as invalid, and a video slower throughout is refused. The JSON's "notes" say what
-was done. --fps replaces the file's timestamps by a constant rate (image folders: default 30).
+evened out. Where a video is slower than the training rate a step repeats a frame; such a
+frame pair is kept as a valid pair without motion. A video slower than half the training rate
+(15 fps for 30) is refused. The JSON's "notes" say what was done. --fps replaces the file's
+timestamps by a constant rate (image folders: default 30).
 
 A window is valid when at least --min-valid (default 0.9) of its 64 frame pairs have a face in
-both frames; invalid windows get a row with empty probabilities and valid=false. A video
-shorter than 65 frames (at the training rate) is refused. With several inputs a failed one
-does not stop the others; the exit status is 2 if any failed. See docs/predict.md.
+both frames (a repeated frame's pair counts as valid); invalid windows get a row with empty
+probabilities and valid=false. A video shorter than 65 frames (at the training rate) is
+refused. With several inputs a failed one does not stop the others; the exit status is 2 if
+any failed. See docs/predict.md.
 """
 
 
