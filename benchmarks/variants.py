@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -225,7 +227,9 @@ def reproduce_metrics(cache: Path, work: Path) -> dict[tuple[str, str], dict[str
     return {(r["input"], r["model"]): r for r in out["rows"]}
 
 
-def score(v: Variant, cache: Path, work: Path, by_reproduce: dict | None) -> dict[str, Any]:
+def score(
+    v: Variant, cache: Path, work: Path, by_reproduce: Callable[[], dict] | None
+) -> dict[str, Any]:
     """One row's metrics; its out-of-fold predictions saved in work/oof (reused when saved)."""
     from meflow.cells import run_cell
 
@@ -243,7 +247,7 @@ def score(v: Variant, cache: Path, work: Path, by_reproduce: dict | None) -> dic
     )  # fmt: skip
     m = dict(cell.metrics, seconds=time.perf_counter() - t0)
     if v.reproduce and by_reproduce is not None:  # the same function, the same figures
-        r = by_reproduce[(v.input, v.model)]
+        r = by_reproduce()[(v.input, v.model)]
         for k in ("micro_roc_auc", "micro_roc_auc_ci", "uf1", "minus_prior", "minus_prior_ci"):
             if r[k] != m[k]:
                 raise AssertionError(f"{v.label}: {k} {m[k]} differs from reproduce's {r[k]}")
@@ -338,7 +342,7 @@ def main() -> int:
             if v.network:
                 score(v, caches[v.extraction], args.work, None)
         return 0
-    by_reproduce = reproduce_metrics(caches["recommended"], args.work)
+    by_reproduce = functools.cache(lambda: reproduce_metrics(caches["recommended"], args.work))
     linear = [v for v in rows if not v.network]
     results = {v.slug: score(v, caches[v.extraction], args.work, by_reproduce) for v in linear}
     nested = nested_tables(

@@ -225,8 +225,11 @@ def nested_tables(
     cols = ["how the configuration was chosen", "configuration", "micro AUC [95% CI]", "UF1",
             "prior", "minus prior [95% CI]"]  # fmt: skip
     n = len(top["chosen"])
+    rec = candidates[0]  # the table's first row: the recommended configuration
     summary = [
-        ["the best of the table on all 15 people, reported on the same 15", top["best_all"],
+        [f"the recommended configuration (the defaults), on all {n}", rec.label,
+         *_fmt(metrics[rec.slug])],
+        [f"the best of the table on all {n} people, reported on the same {n}", top["best_all"],
          *_fmt(best)],
         [f"nested: chosen on the other {n - 1} people, reported on the held-out one",
          f"chosen per person ({len(top['counts'])} distinct)", *_fmt(top["metrics"])],
@@ -264,7 +267,7 @@ def nested_tables(
             "nested_choices": {
                 "columns": [
                     "configuration",
-                    "micro AUC, all 15",
+                    f"micro AUC, all {n}",
                     "mean inner micro AUC",
                     f"chosen (of {n})",
                 ],
@@ -274,7 +277,7 @@ def nested_tables(
                 "columns": [
                     "choice",
                     "options",
-                    "best on all 15",
+                    f"best on all {n}",
                     "its micro AUC",
                     "nested micro AUC [95% CI]",
                     "inflation",
