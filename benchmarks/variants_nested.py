@@ -256,6 +256,9 @@ def nested_tables(
         "nested.inflation": f"{top['inflation']:+.3f}",
         "nested.candidates": str(len(candidates)),
         "nested.distinct_chosen": str(len(top["counts"])),
+        "nested.most_chosen": top["counts"].most_common(1)[0][0],
+        "nested.most_chosen_count": str(top["counts"].most_common(1)[0][1]),
+        "nested.people": str(n),
     }
     for d, r in res.items():
         if d != ALL:
