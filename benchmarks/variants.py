@@ -1,7 +1,7 @@
 """The variant table: what lets meflow see micro-expressions as faint as real ones.
 
     .venv/bin/python benchmarks/variants.py --work DIR [--data DATA] [--seeds 3] [--skip-slow]
-        [--no-networks]
+        [--networks gru,yolo11-n,yolo11-s|none] [--threads 1]
 
 Every variant is scored as ``meflow reproduce`` scores a row: the recommended row and the two
 baselines come from ``experiments.reproduce`` itself (its defaults: C = 0.1, 1000 bootstrap
@@ -28,7 +28,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ BASELINE_LABELS = {
     "mdmo-svm": "baseline: MDMO + linear SVM",
 }
 RECOMMENDED = "recommended: logreg on vector-bins (8)"
+NETWORKS = ("gru", "yolo11-n", "yolo11-s")  # the network rows (--networks)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,7 +91,7 @@ def reproduce_config() -> ExperimentConfig:
     return with_preset(DEFAULT_PRESET)
 
 
-def variant_rows(seeds: int, skip_slow: bool, networks: bool) -> list[Variant]:
+def variant_rows(seeds: int, skip_slow: bool, networks: Sequence[str] = NETWORKS) -> list[Variant]:
     """The table's rows, in its order: every linear one a candidate of the nested choice."""
     V = Variant
     cfg = reproduce_config()
@@ -122,17 +123,17 @@ def variant_rows(seeds: int, skip_slow: bool, networks: bool) -> list[Variant]:
         V("baseline at the earlier table's C: MDMO + linear SVM, C=1.0", "recommended", "mdmo",
           "svm", (("c", 1.0),), candidate=False),
     ]  # fmt: skip
-    if not networks:
-        return rows
-    rows += [
-        V("gru on vector-series", "recommended", "vector-series", "gru",
-          (("epochs", 60), ("lr", 3e-3)), seeds=seeds),
-        V("yolo11-n on the pseudo-image (recommended extraction)", "recommended",
-          "pseudo-discrete", "yolo11", (("scale", "n"),), seeds=seeds),
-        V("paper: yolo11-n on the discrete pseudo-image", "paper", "pseudo-discrete",
-          "yolo11", (("scale", "n"),), seeds=seeds),
-    ]  # fmt: skip
-    if not skip_slow:
+    if "gru" in networks:
+        rows.append(V("gru on vector-series", "recommended", "vector-series", "gru",
+                      (("epochs", 60), ("lr", 3e-3)), seeds=seeds))  # fmt: skip
+    if "yolo11-n" in networks:
+        rows += [
+            V("yolo11-n on the pseudo-image (recommended extraction)", "recommended",
+              "pseudo-discrete", "yolo11", (("scale", "n"),), seeds=seeds),
+            V("paper: yolo11-n on the discrete pseudo-image", "paper", "pseudo-discrete",
+              "yolo11", (("scale", "n"),), seeds=seeds),
+        ]  # fmt: skip
+    if "yolo11-s" in networks and not skip_slow:
         rows += [
             V(f"paper: yolo11-s on the {kind} pseudo-image", "paper", f"pseudo-{kind}", "yolo11",
               (("scale", "s"),)) for kind in ("discrete", "continuous")
@@ -319,7 +320,11 @@ def main() -> int:
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--skip-slow", action="store_true", help="no YOLO11-s, fewer extractions")
-    p.add_argument("--no-networks", action="store_true", help="no GRU and YOLO11 rows")
+    p.add_argument(
+        "--networks",
+        default=",".join(NETWORKS),
+        help=f"the network rows to run, comma-separated ({', '.join(NETWORKS)}) or 'none'",
+    )
     p.add_argument("--threads", type=int, default=1, help="torch threads for the networks")
     p.add_argument(
         "--networks-only", action="store_true", help="score (and save) the network rows only"
@@ -336,7 +341,10 @@ def main() -> int:
     for name, settings in EXTRACTIONS.items():
         if not (args.skip_slow and name in SLOW_EXTRACTIONS):
             caches[name] = extract(args.work, data, name, settings)
-    rows = variant_rows(args.seeds, args.skip_slow, not args.no_networks)
+    networks = [n.strip() for n in args.networks.split(",") if n.strip() not in ("", "none")]
+    if set(networks) - set(NETWORKS):
+        p.error(f"--networks: unknown {sorted(set(networks) - set(NETWORKS))}")
+    rows = variant_rows(args.seeds, args.skip_slow, networks)
     if args.networks_only:  # a second process beside the linear rows; a later run reuses them
         for v in rows:
             if v.network:
