@@ -83,6 +83,7 @@ class Variant:
 
     @property
     def network(self) -> bool:
+        """Whether the row trains a network (not a nested candidate: too slow)."""
         return self.model in ("gru", "yolo11")
 
 
@@ -314,6 +315,7 @@ def markdown(columns: list[str], rows: list[list[str]]) -> str:
 
 
 def main() -> int:
+    """Run the table, the nested choice and write variants.json."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--work", type=Path, required=True)
     p.add_argument("--data", type=Path, help="a dataset in CAS(ME)^3's layout (default: make one)")

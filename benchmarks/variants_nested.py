@@ -190,6 +190,7 @@ def _check_aligned(oof: dict[str, dict[str, np.ndarray]]) -> None:
 
 
 def _fmt(m: dict[str, Any]) -> list[str]:
+    """A row's micro AUC [CI], UF1, prior and minus prior [CI], formatted."""
     lo, hi = m["micro_roc_auc_ci"]
     dlo, dhi = m["minus_prior_ci"]
     return [
@@ -201,7 +202,34 @@ def _fmt(m: dict[str, Any]) -> list[str]:
 
 
 def _counts(counts: Counter) -> str:
+    """How often each configuration was chosen, most often first."""
     return "; ".join(f"{lab} ({n})" for lab, n in counts.most_common())
+
+
+def _figures(top: dict[str, Any], res: dict[str, dict[str, Any]], n_candidates: int) -> dict:
+    """The single figures of the nested choice (``nested.*``)."""
+    n = len(top["chosen"])
+    figures = {
+        "nested.auc": f"{top['metrics']['micro_roc_auc']:.3f}",
+        "nested.ci": "[{:.3f}, {:.3f}]".format(*top["metrics"]["micro_roc_auc_ci"]),
+        "nested.uf1": f"{top['metrics']['uf1']:.3f}",
+        "nested.prior": f"{top['metrics']['prior_micro_roc_auc']:.3f}",
+        "nested.minus_prior": f"{top['metrics']['minus_prior']:+.3f}",
+        "nested.minus_prior_ci": "[{:+.3f}, {:+.3f}]".format(*top["metrics"]["minus_prior_ci"]),
+        "nested.all_best": f"{top['best_all_auc']:.3f}",
+        "nested.all_best_variant": top["best_all"],
+        "nested.inflation": f"{top['inflation']:+.3f}",
+        "nested.candidates": str(n_candidates),
+        "nested.distinct_chosen": str(len(top["counts"])),
+        "nested.most_chosen": top["counts"].most_common(1)[0][0],
+        "nested.most_chosen_count": str(top["counts"].most_common(1)[0][1]),
+        "nested.people": str(n),
+    }
+    for d, r in res.items():
+        if d != ALL:
+            figures[f"nested.{slugify(d)}.auc"] = f"{r['metrics']['micro_roc_auc']:.3f}"
+            figures[f"nested.{slugify(d)}.inflation"] = f"{r['inflation']:+.3f}"
+    return figures
 
 
 def nested_tables(
@@ -244,26 +272,7 @@ def nested_tables(
          _fmt(r["metrics"])[0], f"{r['inflation']:+.3f}", _counts(r["counts"])]
         for d, r in res.items() if d != ALL
     ]  # fmt: skip
-    figures = {
-        "nested.auc": f"{top['metrics']['micro_roc_auc']:.3f}",
-        "nested.ci": "[{:.3f}, {:.3f}]".format(*top["metrics"]["micro_roc_auc_ci"]),
-        "nested.uf1": f"{top['metrics']['uf1']:.3f}",
-        "nested.prior": f"{top['metrics']['prior_micro_roc_auc']:.3f}",
-        "nested.minus_prior": f"{top['metrics']['minus_prior']:+.3f}",
-        "nested.minus_prior_ci": "[{:+.3f}, {:+.3f}]".format(*top["metrics"]["minus_prior_ci"]),
-        "nested.all_best": f"{top['best_all_auc']:.3f}",
-        "nested.all_best_variant": top["best_all"],
-        "nested.inflation": f"{top['inflation']:+.3f}",
-        "nested.candidates": str(len(candidates)),
-        "nested.distinct_chosen": str(len(top["counts"])),
-        "nested.most_chosen": top["counts"].most_common(1)[0][0],
-        "nested.most_chosen_count": str(top["counts"].most_common(1)[0][1]),
-        "nested.people": str(n),
-    }
-    for d, r in res.items():
-        if d != ALL:
-            figures[f"nested.{slugify(d)}.auc"] = f"{r['metrics']['micro_roc_auc']:.3f}"
-            figures[f"nested.{slugify(d)}.inflation"] = f"{r['inflation']:+.3f}"
+    figures = _figures(top, res, len(candidates))
     return {
         "tables": {
             "nested": {"columns": cols, "rows": summary},
