@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]
 def recommended(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A small synthetic set (2 subjects x 3 clips of 70 frames), extracted and trained on with
     the default settings (the recommended preset) by `meflow extract` and `meflow train`."""
-    from meflow.datasets.synthetic import generate
+    from meflow.synth.generator import generate
 
     base = tmp_path_factory.mktemp("recommended")
     root, cache, model = base / "data", base / "cache", base / "model.safetensors"
@@ -53,7 +53,7 @@ def test_predict_with_the_recommended_model_gives_the_models_own_probabilities(
 ) -> None:
     from meflow.features.cache import load_npz
     from meflow.predict import load_model
-    from meflow.training.loop import predict_proba
+    from meflow.training import predict_proba
 
     loaded = load_model(recommended["model"])
     meta: dict[str, Any] = loaded.meta
