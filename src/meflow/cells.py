@@ -20,6 +20,9 @@ import numpy as np
 from meflow.config import ExperimentConfig
 from meflow.datasets.base import EMOTIONS
 from meflow.errors import MeflowError
+from meflow.evaluation.bootstrap import bootstrap_ci, paired_bootstrap_diff
+from meflow.evaluation.metrics import compute_metrics, micro_roc_auc, uf1
+from meflow.evaluation.references import prior_probabilities, versus_prior
 from meflow.models import registry
 from meflow.training.crossval import cross_validate
 
@@ -83,8 +86,6 @@ def evaluate_predictions(
     y: np.ndarray, probs: np.ndarray, subjects: np.ndarray, n_boot: int, seed: int
 ) -> dict[str, Any]:
     """Metrics of out-of-fold predictions, with bootstrap intervals over subjects."""
-    from meflow.evaluation.bootstrap import bootstrap_ci
-    from meflow.evaluation.metrics import compute_metrics, micro_roc_auc
 
     m = compute_metrics(y, probs)
     ci = bootstrap_ci(y, probs, subjects, micro_roc_auc, n=n_boot, seed=seed) if n_boot else None
@@ -116,8 +117,6 @@ def run_cell(
     executor: Any = None,
 ) -> CellResult:
     """Cross-validates ``model`` on the input ``X`` of one subset, with its references."""
-    from meflow.evaluation.metrics import micro_roc_auc, uf1
-    from meflow.evaluation.references import prior_probabilities, versus_prior
 
     n_subj = np.unique(subjects).size
     ev = cfg.evaluate
@@ -170,8 +169,6 @@ def compare_to_pooled(
     cells: dict[tuple[str, str, str], CellResult], n_boot: int, seed: int
 ) -> list[dict[str, Any]]:
     """Paired bootstrap: each stratified model row vs the pooled one on the same test samples."""
-    from meflow.evaluation.bootstrap import paired_bootstrap_diff
-    from meflow.evaluation.metrics import micro_roc_auc
 
     rows = []
     for (subset, input_name, model), cell in cells.items():

@@ -22,10 +22,17 @@ from typing import Any
 import numpy as np
 
 from meflow.cells import CellResult, compare_to_pooled, run_cell
-from meflow.config import BASELINES, ExperimentConfig
+from meflow.config import BASELINES, ExperimentConfig, ExtractConfig, from_dict, to_dict
 from meflow.datasets.base import EMOTIONS
+from meflow.demographics import read_demographics
 from meflow.errors import MeflowError
+from meflow.execution import execution_record
+from meflow.features.featureset import load_features
+from meflow.features.inputs import build_input
 from meflow.models import registry
+from meflow.report import write_results
+from meflow.training.checkpoint import save_checkpoint
+from meflow.training.classify import fit_classifier
 
 __all__ = ["CellResult", "reproduce", "subset_masks", "train_model"]
 
@@ -65,7 +72,6 @@ def excluded_clips(table: Path) -> dict[str, str]:
 
 def _with_cache_extract(cfg: ExperimentConfig, extract: dict[str, Any]) -> ExperimentConfig:
     """``cfg`` recording the extraction settings its features were made with (the cache's)."""
-    from meflow.config import ExtractConfig, from_dict
 
     return dataclasses.replace(cfg, extract=from_dict(ExtractConfig, extract, "extract"))
 
@@ -74,7 +80,6 @@ def _attributes(
     feats: Any, table_path: Path, demographics: Path | None, stratify_by: str, say: Any
 ) -> tuple[dict[str, str | None] | None, list[str], dict[str, str]]:
     """(subject -> attribute or None, samples excluded by subject, samples excluded by clip)."""
-    from meflow.demographics import read_demographics
 
     if not table_path.exists():
         if demographics is not None:
@@ -114,11 +119,6 @@ def reproduce(
 ) -> dict[str, Any]:
     """Runs the grid on a cache and writes results.json/.md/.csv and the report into ``out``."""
     import time
-
-    from meflow.execution import execution_record
-    from meflow.features.featureset import load_features
-    from meflow.features.inputs import build_input
-    from meflow.report import write_results
 
     say = log or print
     t0 = time.perf_counter()
@@ -196,12 +196,6 @@ def train_model(
     The model file carries the cache's extraction settings and the frame rate of its
     features, so ``meflow predict`` processes new videos exactly as the training data were.
     """
-    from meflow.config import to_dict
-    from meflow.demographics import read_demographics
-    from meflow.features.featureset import load_features
-    from meflow.features.inputs import build_input
-    from meflow.training.checkpoint import save_checkpoint
-    from meflow.training.classify import fit_classifier
 
     if not registry.get(cfg.train.model).saveable:
         raise MeflowError(f"train.model={cfg.train.model} is a reference and cannot be saved")
