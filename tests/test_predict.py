@@ -436,14 +436,14 @@ def test_a_video_read_on_the_capture_opened_for_its_header_gives_every_frame(
 def test_video_timestamps_start_at_zero_on_the_grid_of_frames_1_and_2(
     monkeypatch: pytest.MonkeyPatch, raw: list[float], want: list[float]
 ) -> None:
-    import meflow.predict as predict
+    import meflow.io.timebase as timebase
 
     def fake(path: Path, rate: float, cap: object = None) -> object:
         for i, t in enumerate(raw):
             yield i, t, None
 
-    monkeypatch.setattr(predict, "_raw_timestamps", fake)
-    got = [(i, t) for i, t, _ in predict._video_timestamps(Path("x.mp4"), 30.0)]
+    monkeypatch.setattr(timebase, "_raw_timestamps", fake)
+    got = [(i, t) for i, t, _ in timebase._video_timestamps(Path("x.mp4"), 30.0)]
     assert [i for i, _ in got] == list(range(len(raw)))
     np.testing.assert_allclose([t for _, t in got], want, atol=1e-9)
 

@@ -29,284 +29,67 @@ Rules (see docs/predict.md):
 
 from __future__ import annotations
 
-import csv
-import io
-import itertools
-import json
 import math
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from meflow.config import ExtractConfig
 from meflow.errors import MeflowError
-from meflow.features import FEATURES_VERSION
-from meflow.models import registry
+from meflow.io.timebase import Timed, resample, timed_frames
+from meflow.predict_model import (
+    DEFAULT_MIN_VALID,
+    TRAINING_FPS_DEFAULT,
+    LoadedModel,
+    check_settings,
+    load_model,
+)
+from meflow.predict_outputs import (
+    CSV_FIXED,
+    PredictionResult,
+    WindowPrediction,
+    default_name,
+    plot_timeline,
+    unique_names,
+    write_outputs,
+)
+
+if TYPE_CHECKING:
+    from meflow.config import ExtractConfig
+    from meflow.features.sequence import SequenceFeatures
+    from meflow.io import FrameSource
+
+__all__ = [
+    "CSV_FIXED",
+    "DEFAULT_MIN_VALID",
+    "DEFAULT_STRIDE",
+    "LOWEST_RATE_SHARE",
+    "TRAINING_FPS_DEFAULT",
+    "LoadedModel",
+    "PredictionResult",
+    "Timed",
+    "WindowPrediction",
+    "analysis_rate",
+    "check_settings",
+    "load_model",
+    "plot_timeline",
+    "predict_video",
+    "resample",
+    "timed_frames",
+    "unique_names",
+    "window_starts",
+    "write_outputs",
+]
 
 DEFAULT_STRIDE = 8
-DEFAULT_MIN_VALID = 0.9
 # A video slower than the model's features is resampled to their rate with repeated frames, down
 # to this share of it (15 fps for a 30 fps model: every other pair without motion); measured
 # down to there on held-out clips of the realistic benchmark (docs/predict.md,
 # benchmarks/low_fps.py). Slower videos are refused.
 LOWEST_RATE_SHARE = 0.5
-TRAINING_FPS_DEFAULT = 30.0  # for model files that do not record their training frame rate
-
-
-@dataclass
-class LoadedModel:
-    """A verified model with what predict needs from its metadata."""
-
-    model: Any  # torch.nn.Module, eval mode
-    meta: dict[str, Any]
-    extract: ExtractConfig
-    path: Path | None = None
-
-    @property
-    def classes(self) -> list[str]:
-        return [str(c) for c in self.meta["classes"]]
-
-    @property
-    def input(self) -> str:
-        """The model input it was trained on (files before inputs existed: a pseudo-image)."""
-        return str(self.meta.get("input") or f"pseudo-{self.meta.get('angle', 'discrete')}")
-
-    @property
-    def train(self) -> Any:
-        """Its training settings (the model input's own settings, e.g. train.bins)."""
-        from meflow.config import TrainConfig, from_dict
-
-        known = {f for f in TrainConfig.__dataclass_fields__}
-        given = self.meta.get("train") or {}
-        return from_dict(TrainConfig, {k: v for k, v in given.items() if k in known})
-
-    @property
-    def min_valid(self) -> float:
-        """The valid share its training samples needed (train.min_valid): a window's too."""
-        return float((self.meta.get("train") or {}).get("min_valid", DEFAULT_MIN_VALID))
-
-    @property
-    def fps(self) -> float:
-        return float(self.meta.get("fps") or TRAINING_FPS_DEFAULT)
-
-
-@dataclass
-class WindowPrediction:
-    """One window: frames start..end (inclusive, source numbering) and its probabilities."""
-
-    index: int
-    start_frame: int
-    end_frame: int
-    start_time: float  # seconds
-    end_time: float
-    valid: bool
-    valid_fraction: float  # of the window's frame pairs
-    probabilities: list[float]  # one per class; NaN when not valid
-    top_class: str  # "" when not valid
-
-
-@dataclass
-class PredictionResult:
-    """The windows of one video, what was done to it and where the outputs were written."""
-
-    source: Path
-    name: str
-    classes: list[str]
-    windows: list[WindowPrediction]
-    fps: float  # the source's frame rate
-    model_fps: float  # the training data's frame rate
-    analysis_fps: float  # the rate windows are cut at: the model's
-    duration: float  # seconds from the first to the last processed frame
-    frames: int  # source frames decoded
-    used_frames: int  # frames processed (after resampling)
-    valid_pairs: int
-    notes: list[str] = field(default_factory=list)
-    files: dict[str, Path] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
-
-    @property
-    def probabilities(self) -> np.ndarray:
-        """(windows, classes) float array, NaN rows for invalid windows."""
-        return np.array([w.probabilities for w in self.windows], dtype=np.float64).reshape(
-            len(self.windows), len(self.classes)
-        )
-
-    @property
-    def valid(self) -> np.ndarray:
-        return np.array([w.valid for w in self.windows], dtype=bool)
-
-
-def load_model(path: str | Path) -> LoadedModel:
-    """The model at ``path`` (digest verified) with its extraction settings."""
-    from meflow.config import from_dict
-    from meflow.errors import ConfigError
-    from meflow.training.checkpoint import load_checkpoint
-
-    p = Path(path)
-    model, meta = load_checkpoint(p)
-    extract = meta.get("extract")
-    if not isinstance(extract, dict):
-        raise MeflowError(
-            f"{p}: the model file has no extraction settings ('extract'); retrain it with "
-            "meflow train"
-        )
-    try:
-        cfg = from_dict(ExtractConfig, extract, "extract")
-    except ConfigError as exc:
-        raise MeflowError(f"{p}: unusable extraction settings in the model file ({exc})") from None
-    version = meta.get("features_version", 1)  # files from before it was recorded: 1
-    if version != FEATURES_VERSION:
-        raise MeflowError(
-            f"{p}: the model was trained on features of version {version}; this meflow computes "
-            f"version {FEATURES_VERSION}, which gives other pseudo-images for the same settings: "
-            "re-extract its data with this meflow (meflow extract, a new --out) and retrain, "
-            "or use a meflow of that version"
-        )
-    if cfg.flow.reference != "previous":
-        raise MeflowError(
-            f"{p}: the model was trained on flow against each window's first frame "
-            "(flow.reference=first), which a sliding window cannot give without one flow per "
-            "frame and window; train it on frame-to-frame flow for meflow predict"
-        )
-    classes = meta.get("classes")
-    if not isinstance(classes, list) or len(classes) != getattr(model, "num_classes", len(classes)):
-        raise MeflowError(f"{p}: the model file's class list does not match its network")
-    from meflow.features.inputs import INPUTS
-
-    loaded = LoadedModel(model, meta, cfg, p)
-    if loaded.input not in INPUTS:
-        raise MeflowError(f"{p}: unknown model input {loaded.input!r}")
-    return loaded
-
-
-def check_settings(loaded: LoadedModel, assignments: Sequence[str]) -> None:
-    """Nothing; raises MeflowError when a 'key=value' setting contradicts the model's own.
-
-    Settings equal to the model's are accepted (they change nothing); unknown keys are
-    rejected with the closest valid key suggested.
-    """
-    from meflow.config import override, to_dict
-
-    if not assignments:
-        return
-    asked = to_dict(override(loaded.extract, list(assignments)))
-    have = to_dict(loaded.extract)
-    diffs = [
-        f"{key} is {have_v!r} in the model, {asked_v!r} asked"
-        for key, have_v, asked_v in _diff(have, asked)
-    ]
-    if diffs:
-        where = loaded.path or "the model"
-        raise MeflowError(
-            f"{where} was trained with other extraction settings ({'; '.join(diffs)}); "
-            "predict always uses the model's settings: drop the option or use a model trained "
-            "with it"
-        )
-
-
-def _diff(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any, Any]]:
-    for k in sorted(set(a) | set(b)):
-        va, vb = a.get(k), b.get(k)
-        if isinstance(va, dict) and isinstance(vb, dict):
-            yield from _diff(va, vb, f"{prefix}{k}.")
-        elif va != vb:
-            yield f"{prefix}{k}", va, vb
-
-
-Timed = tuple[int, float, "np.ndarray | None"]  # (source index, seconds, frame)
-
-
-def timed_frames(source: Any, fps: float | None = None) -> Iterator[Timed]:
-    """(index, seconds from the first frame, BGR frame or None) of a FrameSource.
-
-    A video's own presentation timestamps are used (variable frame rates stay correct) unless
-    ``fps`` is given; an image folder's frames are ``1 / fps`` apart. Timestamps that do not
-    increase fall back to the previous one plus one nominal frame interval.
-    """
-    rate = float(fps or source.info.fps)
-    if fps or source.path.is_dir():
-        for i, frame in source:
-            yield i, i / rate, frame
-        return
-    yield from _video_timestamps(source.path, rate, source.capture())
-
-
-def _video_timestamps(path: Path, rate: float, cap: Any = None) -> Iterator[Timed]:
-    """Frames with their timestamps, re-timed so the first frame is at 0 s.
-
-    Some containers give the first frame a timestamp earlier than the regular spacing (an
-    edit-list offset: -16.7 ms before a 33.3 ms grid); it is moved onto the grid that frames
-    1 and 2 define, so the first interval is not longer than the rest.
-    """
-    raw = _raw_timestamps(path, rate, cap)
-    first = next(raw, None)
-    if first is None:
-        raise MeflowError(f"{path}: no frame could be decoded (unreadable or truncated file)")
-    # the first frame is at 0 s whatever frames 1 and 2 say (t0 below is never earlier than
-    # its own time): it goes on before they are decoded, for the landmarks to start sooner
-    yield first[0], 0.0, first[2]
-    head = [first, *itertools.islice(raw, 2)]
-    t0 = head[0][1]
-    if len(head) == 3:
-        t0 = max(t0, head[1][1] - (head[2][1] - head[1][1]))
-    for i, t, frame in itertools.chain(head[1:], raw):
-        yield i, max(t - t0, 0.0), frame
-
-
-def _raw_timestamps(path: Path, rate: float, cap: Any = None) -> Iterator[Timed]:
-    """``cap``: an opened capture of ``path`` at its first frame (released here), or None."""
-    import cv2
-
-    from meflow.io.frames import video_capture
-
-    cap = cap if cap is not None else video_capture(path)
-    try:
-        last = -math.inf
-        i = 0
-        while True:
-            ok, frame = cap.read()
-            if not ok or frame is None:
-                return
-            t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-            if not math.isfinite(t) or t <= last:
-                t = last + 1.0 / rate if i else 0.0
-            last = t
-            yield i, t, frame
-            i += 1
-    finally:
-        cap.release()
-
-
-def resample(frames: Iterable[Timed], fps: float) -> Iterator[Timed]:
-    """The frame nearest in time to each step of ``1 / fps`` seconds from the first frame.
-
-    A source faster than ``fps`` loses frames; one slower than ``fps`` (or with a gap) gives
-    the same source frame for consecutive steps: callers see it by its repeated index.
-    Stops at the last source frame (no step after it is produced).
-    """
-    step = 1.0 / fps
-    eps = 1e-6
-    k = 0
-    prev: Timed | None = None
-    start = 0.0
-    for cur in frames:
-        if prev is None:
-            # the first step is the first frame (any later one is further from it): it goes
-            # on at once, without waiting for the next frame to be decoded
-            prev, start, k = cur, cur[1], 1
-            yield cur
-            continue
-        while start + k * step <= cur[1] + eps:
-            target = start + k * step
-            yield prev if target - prev[1] <= cur[1] - target + eps else cur
-            k += 1
-        prev = cur
-    if prev is not None and start + k * step <= prev[1] + eps:
-        yield prev
 
 
 def analysis_rate(src_fps: float, model_fps: float) -> float:
@@ -332,29 +115,6 @@ def window_starts(pairs: int, window: int, stride: int) -> list[int]:
     return starts
 
 
-def _stem(path: Path) -> str:
-    return path.name if path.is_dir() else path.stem
-
-
-def unique_names(paths: Sequence[str | Path]) -> list[str]:
-    """Output names of the inputs: the file stem or folder name, made unique.
-
-    Two inputs with the same stem (``a.mp4``, ``a.mov``) keep the suffix (``a_mov``); any still
-    equal get ``_2``, ``_3``, ... in input order.
-    """
-    stems = [_stem(Path(p)) for p in paths]
-    names = []
-    for p, stem in zip(paths, stems, strict=True):
-        suffix = Path(p).suffix.lstrip(".")
-        names.append(f"{stem}_{suffix}" if stems.count(stem) > 1 and suffix else stem)
-    seen: dict[str, int] = {}
-    out = []
-    for n in names:
-        seen[n] = seen.get(n, 0) + 1
-        out.append(n if seen[n] == 1 else f"{n}_{seen[n]}")
-    return out
-
-
 def predict_video(
     path: str | Path,
     model: str | Path | LoadedModel,
@@ -376,9 +136,6 @@ def predict_video(
     Raises MeflowError for an unreadable source, a video without any face, one too short
     for a window, or one slower than the training data.
     """
-    from meflow.features.sequence import SequenceExtractor
-    from meflow.io import open_frames
-
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
     if stride < 1:
@@ -388,148 +145,33 @@ def predict_video(
     t0 = time.perf_counter()
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     timings["load_model"] = time.perf_counter() - t0
-    cfg = loaded.extract
-    window = cfg.features.window
-    src_path = Path(path)
-    source = open_frames(src_path, fps)
-    src_fps = float(source.info.fps)
-    model_fps = loaded.fps
-    try:
-        rate = analysis_rate(src_fps, model_fps)
-    except MeflowError as exc:
-        raise MeflowError(f"{src_path}: {exc}") from None
-    need = window + 1
-    declared = source.info.frame_count
-    if declared > 0:
-        # the container's count and mean rate: exact for constant-rate files, and a failure
-        # here saves the whole landmark and flow pass
-        expected = math.floor((declared - 1) / src_fps * rate + 1e-6) + 1
-        if expected < need:
-            raise MeflowError(_too_short(src_path, expected, declared, need, src_fps, rate))
-
-    kept: list[Timed] = []
-    decoded = [0]
-
-    def frames() -> Iterator[np.ndarray | None]:
-        kept.clear()
-
-        def counted() -> Iterator[Timed]:
-            for item in timed_frames(source, fps):
-                decoded[0] = item[0] + 1
-                yield item
-
-        for i, t, frame in resample(counted(), rate):
-            kept.append((i, t, None))
-            yield frame
-
-    ext = extractor if extractor is not None else SequenceExtractor(cfg)
-    if extractor is not None and extractor.cfg != cfg:
-        raise MeflowError("the extractor's settings differ from the model's")
-    from meflow.errors import NoFaceError
-
-    try:
-        feats = ext.run(frames, name=str(src_path))
-    except NoFaceError:
-        # the extractor counts resampled frames; name the file's own count
-        raise NoFaceError(f"{src_path}: no face found in any of its {decoded[0]} frames") from None
+    video = _open_video(Path(path), fps, loaded)
+    feats, src_idx, src_time, notes = _features(video, loaded.extract, extractor)
     timings.update(feats.timings)
-    used = feats.frames
-    src_idx = np.array([k[0] for k in kept[:used]], dtype=np.int64)
-    src_time = np.array([k[1] for k in kept[:used]], dtype=np.float64)
-    notes: list[str] = []
-    repeated = src_idx[1:] == src_idx[:-1]
-    valid = feats.valid
-    feats.without_motion(repeated)
-    skipped = decoded[0] - len(np.unique(src_idx))
-    if skipped > 0:
-        notes.append(
-            f"{skipped} of {decoded[0]} frames skipped to resample "
-            f"the video to {rate:g} fps (nearest timestamp)"
-        )
-    if repeated.any():
-        notes.append(
-            f"{int(repeated.sum())} of {len(repeated)} frame pairs repeat a frame (the video is "
-            f"slower than the model's {model_fps:g} fps there): kept as pairs without motion, "
-            f"so a window of {window} pairs spans {window / rate:.2f} s as in training "
-            "(docs/predict.md: the rule and what it costs)"
-        )
-    if declared > 0 and decoded[0] < declared:
-        notes.append(
-            f"only {decoded[0]} of the {declared} frames the file declares could be decoded "
-            "(truncated file?)"
-        )
-    if used < need:
-        raise MeflowError(_too_short(src_path, used, decoded[0], need, src_fps, rate))
     t0 = time.perf_counter()
-    from meflow.features.inputs import build_input
-    from meflow.features.windows import pseudo_images
-
-    f = cfg.features
-    discrete, continuous = pseudo_images(feats.angle, valid, f.sectors, feats.vector, f.noise_floor)
-    starts = window_starts(used - 1, window, stride)
-    batch = {
-        "pseudo_discrete": np.stack([discrete[:, s : s + window] for s in starts]),
-        "pseudo_continuous": np.stack([continuous[:, s : s + window] for s in starts]),
-        **{
-            k: np.stack([a[s : s + window] for s in starts])
-            for k, a in (("vector", feats.vector), ("main", feats.main), ("valid", valid))
-        },
-    }
-    X = build_input(loaded.input, batch, loaded.train)
-    frac = np.array([valid[s : s + window].mean() for s in starts])
+    starts, X, frac = _window_inputs(loaded, feats, stride)
     ok = frac >= min_valid - 1e-12
     timings["pseudo_images"] = time.perf_counter() - t0
-
     t0 = time.perf_counter()
-    probs = np.full((len(starts), len(loaded.classes)), np.nan)
-    if ok.any():
-        import torch
-
-        from meflow.training.inference import predict_proba
-
-        # One intra-op thread: the batch is small, and on shared cores 2 threads measured
-        # 5-40x slower for it than 1 (benchmarks/predict.py).
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            with torch.inference_mode():
-                probs[ok] = predict_proba(loaded.model, X[ok])
-        finally:
-            torch.set_num_threads(threads)
+    probs = _probabilities(loaded, X, ok)
     timings["inference"] = time.perf_counter() - t0
-
-    windows = []
-    for j, s in enumerate(starts):
-        a, b = s, s + window
-        p = [float(v) for v in probs[j]]
-        windows.append(
-            WindowPrediction(
-                index=j,
-                start_frame=int(src_idx[a]),
-                end_frame=int(src_idx[b]),
-                start_time=float(src_time[a]),
-                end_time=float(src_time[b]),
-                valid=bool(ok[j]),
-                valid_fraction=float(frac[j]),
-                probabilities=p,
-                top_class=loaded.classes[int(np.argmax(probs[j]))] if ok[j] else "",
-            )
-        )
+    window = loaded.extract.features.window
+    windows = _windows(starts, window, probs, ok, frac, src_idx, src_time, loaded.classes)
     if not ok.any():
         notes.append(
             f"no window has {min_valid:.0%} valid frame pairs (face lost or frames unreadable)"
         )
     result = PredictionResult(
-        source=src_path,
-        name=name or _stem(src_path),
+        source=video.path,
+        name=name or default_name(video.path),
         classes=loaded.classes,
         windows=windows,
-        fps=src_fps,
-        model_fps=model_fps,
-        analysis_fps=rate,
-        frames=decoded[0],
-        used_frames=used,
-        valid_pairs=int(valid.sum()),
+        fps=video.src_fps,
+        model_fps=video.model_fps,
+        analysis_fps=video.rate,
+        frames=video.decoded,
+        used_frames=feats.frames,
+        valid_pairs=int(feats.valid.sum()),
         duration=float(src_time[-1]),
         notes=notes,
         timings=timings,
@@ -547,141 +189,195 @@ def predict_video(
     return result
 
 
+@dataclass
+class _Video:
+    """An opened source and the rates it is read at."""
+
+    path: Path
+    source: FrameSource
+    fps: float | None  # the caller's override of the source's rate
+    src_fps: float
+    model_fps: float
+    rate: float  # the analysis rate
+    declared: int  # frames the container declares (0: unknown)
+    need: int  # frames one window needs
+    decoded: int = 0  # source frames decoded so far
+
+
+def _open_video(src_path: Path, fps: float | None, loaded: LoadedModel) -> _Video:
+    """The opened source; MeflowError when it is too slow or declares too few frames."""
+    from meflow.io import open_frames
+
+    window = loaded.extract.features.window
+    source = open_frames(src_path, fps)
+    src_fps = float(source.info.fps)
+    model_fps = loaded.fps
+    try:
+        rate = analysis_rate(src_fps, model_fps)
+    except MeflowError as exc:
+        raise MeflowError(f"{src_path}: {exc}") from None
+    need = window + 1
+    declared = source.info.frame_count
+    if declared > 0:
+        # the container's count and mean rate: exact for constant-rate files, and a failure
+        # here saves the whole landmark and flow pass
+        expected = math.floor((declared - 1) / src_fps * rate + 1e-6) + 1
+        if expected < need:
+            raise MeflowError(_too_short(src_path, expected, declared, need, src_fps, rate))
+    return _Video(src_path, source, fps, src_fps, model_fps, rate, declared, need)
+
+
+def _features(
+    video: _Video, cfg: ExtractConfig, extractor: Any
+) -> tuple[SequenceFeatures, np.ndarray, np.ndarray, list[str]]:
+    """(features, source index and time of each processed frame, notes) of the resampled
+    video; repeated frames' pairs made pairs without motion."""
+    feats, kept = _extract(video, cfg, extractor)
+    window = cfg.features.window
+    rate, decoded, declared = video.rate, video.decoded, video.declared
+    used = feats.frames
+    src_idx = np.array([k[0] for k in kept[:used]], dtype=np.int64)
+    src_time = np.array([k[1] for k in kept[:used]], dtype=np.float64)
+    notes: list[str] = []
+    repeated = src_idx[1:] == src_idx[:-1]
+    feats.without_motion(repeated)
+    skipped = decoded - len(np.unique(src_idx))
+    if skipped > 0:
+        notes.append(
+            f"{skipped} of {decoded} frames skipped to resample "
+            f"the video to {rate:g} fps (nearest timestamp)"
+        )
+    if repeated.any():
+        notes.append(
+            f"{int(repeated.sum())} of {len(repeated)} frame pairs repeat a frame (the video is "
+            f"slower than the model's {video.model_fps:g} fps there): kept as pairs without "
+            f"motion, so a window of {window} pairs spans {window / rate:.2f} s as in training "
+            "(docs/predict.md: the rule and what it costs)"
+        )
+    if declared > 0 and decoded < declared:
+        notes.append(
+            f"only {decoded} of the {declared} frames the file declares could be decoded "
+            "(truncated file?)"
+        )
+    if used < video.need:
+        raise MeflowError(_too_short(video.path, used, decoded, video.need, video.src_fps, rate))
+    return feats, src_idx, src_time, notes
+
+
+def _extract(
+    video: _Video, cfg: ExtractConfig, extractor: Any
+) -> tuple[SequenceFeatures, list[Timed]]:
+    """(features, (source index, time, None) of each frame given) of the resampled video;
+    counts the source frames decoded into ``video.decoded``."""
+    from meflow.errors import NoFaceError
+    from meflow.features.sequence import SequenceExtractor
+
+    kept: list[Timed] = []
+
+    def frames() -> Iterator[np.ndarray | None]:
+        kept.clear()
+
+        def counted() -> Iterator[Timed]:
+            for item in timed_frames(video.source, video.fps):
+                video.decoded = item[0] + 1
+                yield item
+
+        for i, t, frame in resample(counted(), video.rate):
+            kept.append((i, t, None))
+            yield frame
+
+    ext = extractor if extractor is not None else SequenceExtractor(cfg)
+    if extractor is not None and extractor.cfg != cfg:
+        raise MeflowError("the extractor's settings differ from the model's")
+    try:
+        feats = ext.run(frames, name=str(video.path))
+    except NoFaceError:
+        # the extractor counts resampled frames; name the file's own count
+        raise NoFaceError(
+            f"{video.path}: no face found in any of its {video.decoded} frames"
+        ) from None
+    return feats, kept
+
+
+def _window_inputs(
+    loaded: LoadedModel, feats: SequenceFeatures, stride: int
+) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """(first pair of each window, the model's input per window, each window's valid share)."""
+    from meflow.features.inputs import build_input
+    from meflow.features.windows import pseudo_images
+
+    f = loaded.extract.features
+    window = f.window
+    valid = feats.valid
+    discrete, continuous = pseudo_images(feats.angle, valid, f.sectors, feats.vector, f.noise_floor)
+    starts = window_starts(feats.frames - 1, window, stride)
+    batch = {
+        "pseudo_discrete": np.stack([discrete[:, s : s + window] for s in starts]),
+        "pseudo_continuous": np.stack([continuous[:, s : s + window] for s in starts]),
+        **{
+            k: np.stack([a[s : s + window] for s in starts])
+            for k, a in (("vector", feats.vector), ("main", feats.main), ("valid", valid))
+        },
+    }
+    X = build_input(loaded.input, batch, loaded.train)
+    frac = np.array([valid[s : s + window].mean() for s in starts])
+    return starts, X, frac
+
+
+def _probabilities(loaded: LoadedModel, X: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """(windows, classes) probabilities of the windows where ``ok``, NaN rows elsewhere."""
+    probs = np.full((len(ok), len(loaded.classes)), np.nan)
+    if ok.any():
+        import torch
+
+        from meflow.training.inference import predict_proba
+
+        # One intra-op thread: the batch is small, and on shared cores 2 threads measured
+        # 5-40x slower for it than 1 (benchmarks/predict.py).
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with torch.inference_mode():
+                probs[ok] = predict_proba(loaded.model, X[ok])
+        finally:
+            torch.set_num_threads(threads)
+    return probs
+
+
+def _windows(
+    starts: list[int],
+    window: int,
+    probs: np.ndarray,
+    ok: np.ndarray,
+    frac: np.ndarray,
+    src_idx: np.ndarray,
+    src_time: np.ndarray,
+    classes: list[str],
+) -> list[WindowPrediction]:
+    """One WindowPrediction per window start."""
+    windows = []
+    for j, s in enumerate(starts):
+        a, b = s, s + window
+        p = [float(v) for v in probs[j]]
+        windows.append(
+            WindowPrediction(
+                index=j,
+                start_frame=int(src_idx[a]),
+                end_frame=int(src_idx[b]),
+                start_time=float(src_time[a]),
+                end_time=float(src_time[b]),
+                valid=bool(ok[j]),
+                valid_fraction=float(frac[j]),
+                probabilities=p,
+                top_class=classes[int(np.argmax(probs[j]))] if ok[j] else "",
+            )
+        )
+    return windows
+
+
 def _too_short(path: Path, usable: int, frames: int, need: int, fps: float, rate: float) -> str:
     after = "" if usable == frames else f", {usable} at the training rate of {rate:g} fps"
     return (
         f"{path}: too short for one window: {frames} frames at {fps:g} fps{after}; a window "
         f"needs {need} consecutive frames ({(need - 1) / rate:.2f} s at {rate:g} fps)"
     )
-
-
-CSV_FIXED = (
-    "window",
-    "start_frame",
-    "end_frame",
-    "start_time",
-    "end_time",
-    "valid",
-    "valid_fraction",
-    "top_class",
-)
-
-
-def _row(w: WindowPrediction, classes: list[str]) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "window": w.index,
-        "start_frame": w.start_frame,
-        "end_frame": w.end_frame,
-        "start_time": round(w.start_time, 6),
-        "end_time": round(w.end_time, 6),
-        "valid": w.valid,
-        "valid_fraction": round(w.valid_fraction, 6),
-        "top_class": w.top_class,
-    }
-    for c, p in zip(classes, w.probabilities, strict=True):
-        row[c] = None if math.isnan(p) else p
-    return row
-
-
-def write_outputs(
-    result: PredictionResult,
-    out_dir: Path,
-    loaded: LoadedModel,
-    stride: int,
-    min_valid: float,
-) -> None:
-    """Nothing; writes ``<name>.csv`` and ``<name>.json`` into ``out_dir``."""
-    from meflow import __version__
-    from meflow.config import to_dict
-    from meflow.features.cache import atomic_write_text
-
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise MeflowError(f"{out_dir}: cannot create the output folder ({exc.strerror})") from None
-    rows = [_row(w, result.classes) for w in result.windows]
-    buf = io.StringIO()
-    writer = csv.DictWriter(
-        buf, fieldnames=[*CSV_FIXED, *result.classes], lineterminator="\n", restval=""
-    )
-    writer.writeheader()
-    for r in rows:
-        writer.writerow(
-            {
-                **r,
-                "valid": "true" if r["valid"] else "false",
-                **{c: "" if r[c] is None else f"{r[c]:.6f}" for c in result.classes},
-            }
-        )
-    csv_path = out_dir / f"{result.name}.csv"
-    json_path = out_dir / f"{result.name}.json"
-    doc = {
-        "source": str(result.source),
-        "model": str(loaded.path) if loaded.path else None,
-        "meflow": __version__,
-        "classes": result.classes,
-        "fps": result.fps,
-        "model_fps": loaded.fps,
-        "analysis_fps": result.analysis_fps,
-        "window_seconds": loaded.extract.features.window / result.analysis_fps,
-        "frames": result.frames,
-        "used_frames": result.used_frames,
-        "valid_pairs": result.valid_pairs,
-        "window": loaded.extract.features.window,
-        "stride": stride,
-        "min_valid": min_valid,
-        "input": loaded.input,
-        "classifier": loaded.meta.get("classifier", registry.LEGACY_CLASSIFIER),
-        "extract": to_dict(loaded.extract),
-        "features_version": FEATURES_VERSION,
-        "notes": result.notes,
-        "windows": rows,
-    }
-    try:
-        atomic_write_text(csv_path, buf.getvalue())
-        atomic_write_text(json_path, json.dumps(doc, indent=2, allow_nan=False) + "\n")
-    except OSError as exc:
-        raise MeflowError(f"{out_dir}: cannot write the outputs ({exc.strerror})") from None
-    result.files.update(csv=csv_path, json=json_path)
-
-
-def plot_timeline(
-    result: PredictionResult,
-    path: Path,
-    frame_valid: np.ndarray | None = None,
-    frame_time: np.ndarray | None = None,
-) -> Path:
-    """The PNG at ``path``: class probabilities per window centre over time.
-
-    Invalid windows break the lines and their stretch of the timeline (the window's centre
-    +- half the distance to its neighbours) is shaded grey; frames without a face are marked
-    by a red band under the axis. Drawn by :mod:`meflow.timeline` (OpenCV, ~10 ms).
-    """
-    from meflow.timeline import draw_timeline, write_png
-
-    wins = result.windows
-    centres = np.array([(w.start_time + w.end_time) / 2 for w in wins])
-    edges = np.concatenate(
-        [
-            [wins[0].start_time],
-            (centres[1:] + centres[:-1]) / 2 if len(wins) > 1 else [],
-            [wins[-1].end_time],
-        ]
-    )
-    invalid = [(float(edges[j]), float(edges[j + 1])) for j, w in enumerate(wins) if not w.valid]
-    no_face: list[tuple[float, float]] = []
-    if frame_valid is not None and frame_time is not None and (~frame_valid).any():
-        t = frame_time[: len(frame_valid)]
-        half = 0.5 / result.analysis_fps
-        bad = ~frame_valid[: len(t)]
-        # runs of frames without a face, one band each
-        change = np.flatnonzero(np.diff(np.concatenate([[0], bad.astype(np.int8), [0]])))
-        no_face = [
-            (float(t[a] - half), float(t[b - 1] + half))
-            for a, b in zip(change[::2], change[1::2], strict=True)
-        ]
-    title = f"{result.source.name}: {len(wins)} windows, {int(result.valid.sum())} valid"
-    img = draw_timeline(
-        centres, result.probabilities, result.classes, result.duration, title, invalid, no_face
-    )
-    return write_png(path, img)

@@ -42,6 +42,7 @@ from meflow.features.sample import (
 )
 from meflow.features.sequence import SequenceExtractor, SequenceFeatures
 from meflow.io import open_frames
+from meflow.io.timebase import resample, timed_frames
 
 CACHE_FORMAT = 1
 TABLE_COLUMNS = (
@@ -259,9 +260,6 @@ def extract_video(
     path: Path, out_dir: Path, cfg: ExtractConfig | None = None, fps: float | None = None
 ) -> tuple[Path, SequenceFeatures]:
     """Extracts one video (or frame folder) into ``out_dir/<name>.npz``: (path, features)."""
-    # here, not at the top: predict sits above features (these two belong in meflow.io)
-    from meflow.predict import resample, timed_frames
-
     cfg = cfg or ExtractConfig()
     source = open_frames(path, fps)
     extractor = SequenceExtractor(cfg)
