@@ -1,9 +1,11 @@
-"""Shared parsing of micro-expression label files: reading, header search, row normalisation.
+"""Shared parsing of micro-expression label files: header search, row normalisation.
 
 Every loader describes its file with a :class:`LabelSpec` (which columns, which emotion words,
 how subject and clip names are written) and hands it to :func:`parse_label_file`, which gives
 :class:`LabelRow` records with consistent frame numbers plus a :class:`RowIssue` for every row
-it repaired or dropped. The generic rules, applied to every dataset (the CAS(ME)^3 loader adds
+it repaired or dropped (files are read by :mod:`meflow.datasets.sheets`, cells by
+:mod:`meflow.datasets.cells`, frames repaired by :mod:`meflow.datasets.frame_repair`).
+The generic rules, applied to every dataset (the CAS(ME)^3 loader adds
 a cross-check against the dataset's own macro+micro annotation file before them):
 
 * an empty row between data rows is dropped (reported); trailing empty rows are not rows;
@@ -27,159 +29,54 @@ a cross-check against the dataset's own macro+micro annotation file before them)
 
 from __future__ import annotations
 
-import csv
 import difflib
-import math
-import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from meflow.datasets.base import EMOTIONS, LoadResult, RowIssue, Sample
+from meflow.datasets.cells import (
+    MISSING_MARKERS,
+    SIX_CLASS_WORDS,
+    cell_text,
+    is_blank,
+    norm_header,
+    normalize_emotion,
+    parse_frame,
+    unsafe_name,
+)
+from meflow.datasets.frame_repair import FrameFix, fix_frames, midpoint
+from meflow.datasets.sheets import find_file, read_cells
 from meflow.errors import LabelFileError
 
-# Spellings of the six classes met in the datasets' sheets (lower-case, spaces collapsed).
-SIX_CLASS_WORDS: dict[str, str] = {
-    "happiness": "happiness",
-    "happy": "happiness",
-    "sadness": "sadness",
-    "sad": "sadness",
-    "surprise": "surprise",
-    "surprised": "surprise",
-    "anger": "anger",
-    "angry": "anger",
-    "disgust": "disgust",
-    "disgusted": "disgust",
-    "fear": "fear",
-    "fearful": "fear",
-}
-
-# Cell contents that mean "not annotated" rather than a malformed number.
-MISSING_MARKERS: frozenset[str] = frozenset({"", "/", "-", "--", "nan", "none", "n/a", "na"})
+__all__ = [
+    "FIELDS",
+    "MISSING_MARKERS",
+    "SIX_CLASS_WORDS",
+    "FrameFix",
+    "LabelRow",
+    "LabelSpec",
+    "LabelTable",
+    "Reconciler",
+    "build_result",
+    "cell_text",
+    "find_file",
+    "fix_frames",
+    "is_blank",
+    "midpoint",
+    "norm_header",
+    "normalize_emotion",
+    "parse_frame",
+    "parse_label_file",
+    "parse_rows",
+    "read_cells",
+    "read_label_table",
+    "unsafe_name",
+]
 
 FIELDS: tuple[str, ...] = ("subject", "clip", "onset", "apex", "offset", "emotion")
-
-
-def norm_header(value: object) -> str:
-    """Gives a header cell as lower-case letters and digits only: 'Onset Frame' -> 'onsetframe'."""
-    return re.sub(r"[^0-9a-z]", "", cell_text(value).lower())
-
-
-def cell_text(value: object) -> str:
-    """Gives a cell as stripped text ('' for empty cells and NaN); 12.0 becomes '12'."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ""
-        if value.is_integer():
-            return str(int(value))
-    return str(value).strip()
-
-
-def is_blank(value: object) -> bool:
-    """Gives True for an empty cell."""
-    return cell_text(value) == ""
-
-
-def parse_frame(value: object, path: Path, row: int, column: str) -> int | None:
-    """Gives a frame number from a cell; None for a 'not annotated' cell.
-
-    Raises LabelFileError for anything else that is not a non-negative whole number.
-    """
-    if isinstance(value, bool):
-        raise LabelFileError(path, f"frame number expected, got {value!r}", row, column)
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, float) and not math.isnan(value):
-        if not value.is_integer():
-            raise LabelFileError(path, f"frame number {value!r} is not a whole number", row, column)
-        number = int(value)
-    else:
-        text = cell_text(value)
-        if text.lower() in MISSING_MARKERS:
-            return None
-        try:
-            as_float = float(text)
-        except ValueError:
-            raise LabelFileError(
-                path, f"frame number expected, got {text!r}", row, column
-            ) from None
-        if not as_float.is_integer():
-            raise LabelFileError(path, f"frame number {text!r} is not a whole number", row, column)
-        number = int(as_float)
-    if number < 0:
-        raise LabelFileError(path, f"frame number {number} is negative", row, column)
-    return number
-
-
-def normalize_emotion(value: object, other_words: Mapping[str, str]) -> str | None:
-    """Gives the normalised emotion word: one of EMOTIONS, a value of ``other_words``, or None.
-
-    ``other_words`` maps the dataset's own non-six words (lower-case) to their normalised form.
-    None means the word is unknown to the dataset.
-    """
-    word = re.sub(r"\s+", " ", cell_text(value).lower())
-    if word in SIX_CLASS_WORDS:
-        return SIX_CLASS_WORDS[word]
-    return other_words.get(word)
-
-
-def unsafe_name(text: str) -> str | None:
-    """Gives why ``text`` cannot be a folder name inside the dataset root, or None if it can."""
-    if text.strip() in ("", ".", ".."):
-        return f"{text!r} is not a folder name"
-    if any(c in text for c in "/\\\0"):
-        return f"{text!r} holds a path separator"
-    return None
-
-
-def midpoint(onset: int, offset: int) -> int:
-    """Gives the middle frame of onset..offset (rounded down)."""
-    return (onset + offset) // 2
-
-
-@dataclass(frozen=True)
-class FrameFix:
-    """The outcome of checking one row's frame numbers: the numbers to keep, or a drop reason."""
-
-    onset: int
-    apex: int
-    offset: int
-    repaired: str | None = None  # why the numbers were changed
-    dropped: str | None = None  # why the row cannot be used
-
-
-def fix_frames(onset: int, apex: int | None, offset: int) -> FrameFix:
-    """Gives consistent onset <= apex <= offset numbers by the module's generic rules."""
-    if offset < onset:
-        what = "an offset of 0" if offset == 0 else f"offset {offset} before onset {onset}"
-        return FrameFix(
-            onset,
-            apex if apex is not None else onset,
-            offset,
-            dropped=f"{what}: the extent of the expression is unknown",
-        )
-    if apex is None:
-        mid = midpoint(onset, offset)
-        return FrameFix(
-            onset,
-            mid,
-            offset,
-            repaired=f"apex not annotated: set to the midpoint {mid} of {onset}..{offset}",
-        )
-    if not onset <= apex <= offset:
-        mid = midpoint(onset, offset)
-        side = "before the onset" if apex < onset else "after the offset"
-        return FrameFix(
-            onset,
-            mid,
-            offset,
-            repaired=f"apex {apex} {side} ({onset}..{offset}): set to the midpoint {mid}",
-        )
-    return FrameFix(onset, apex, offset)
 
 
 @dataclass(frozen=True)
@@ -243,70 +140,6 @@ class LabelTable:
     rows: list[tuple[int, list[object]]]
 
 
-def read_cells(path: Path, sheet: str | None = None) -> list[tuple[int, list[object]]]:
-    """Gives every row of a .xlsx/.xls/.csv file as (1-based row number, cell values).
-
-    Spreadsheets are read cell by cell so that row numbers are those a spreadsheet shows,
-    blank rows included.
-    """
-    suffix = path.suffix.lower()
-    if not path.is_file():
-        raise LabelFileError(path, "label file not found")
-    try:
-        if suffix in (".xlsx", ".xlsm"):
-            return _read_xlsx(path, sheet)
-        if suffix == ".xls":
-            return _read_xls(path, sheet)
-        if suffix in (".csv", ".txt", ".tsv"):
-            return _read_csv(path)
-    except LabelFileError:
-        raise
-    except Exception as exc:  # a corrupt workbook can raise anything inside openpyxl/xlrd
-        raise LabelFileError(path, f"cannot read the file ({type(exc).__name__}: {exc})") from None
-    raise LabelFileError(path, f"unsupported label file type {suffix!r} (use .xlsx, .xls or .csv)")
-
-
-def _pick_sheet(path: Path, names: Sequence[str], sheet: str | None) -> str:
-    if not names:
-        raise LabelFileError(path, "the workbook has no sheets")
-    if sheet is None:
-        return names[0]
-    for name in names:
-        if name.strip().lower() == sheet.lower():
-            return name
-    return names[0]
-
-
-def _read_xlsx(path: Path, sheet: str | None) -> list[tuple[int, list[object]]]:
-    import openpyxl
-
-    wb = openpyxl.load_workbook(path, data_only=True)
-    try:
-        ws = wb[_pick_sheet(path, wb.sheetnames, sheet)]
-        return [
-            (i, list(values)) for i, values in enumerate(ws.iter_rows(values_only=True), start=1)
-        ]
-    finally:
-        wb.close()
-
-
-def _read_xls(path: Path, sheet: str | None) -> list[tuple[int, list[object]]]:
-    import xlrd
-
-    book = xlrd.open_workbook(str(path))
-    ws = book.sheet_by_name(_pick_sheet(path, book.sheet_names(), sheet))
-    return [(i + 1, list(ws.row_values(i))) for i in range(ws.nrows)]
-
-
-def _read_csv(path: Path) -> list[tuple[int, list[object]]]:
-    text = path.read_text(encoding="utf-8-sig")
-    try:
-        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    return [(i, list(r)) for i, r in enumerate(csv.reader(text.splitlines(), dialect), start=1)]
-
-
 def read_label_table(path: Path, spec: LabelSpec, header_scan: int = 40) -> LabelTable:
     """Gives the label table of ``path``: finds the header row (notes above it are skipped).
 
@@ -351,104 +184,20 @@ def parse_rows(
     table: LabelTable, spec: LabelSpec, reconcile: Reconciler | None = None
 ) -> tuple[list[LabelRow], list[RowIssue]]:
     """Gives LabelRows and RowIssues for the cells of a LabelTable (see the module rules)."""
-    path = table.path
-    name = path.name
+    name = table.path.name
     rows: list[LabelRow] = []
     issues: list[RowIssue] = []
     seen: dict[tuple[str, str, int], LabelRow] = {}
-
-    def cell(values: list[object], f: str) -> object:
-        col = table.columns.get(f)
-        return values[col] if col is not None and col < len(values) else None
-
-    used = sorted(table.columns.values())
-    last_data = 0
-    for row_number, values in table.rows:
-        if any(not is_blank(values[c]) for c in used if c < len(values)):
-            last_data = row_number
-
+    last_data = _last_data_row(table)
     for row_number, values in table.rows:
         if row_number > last_data:
             break
-        if all(is_blank(v) for v in values):
-            issues.append(RowIssue(name, row_number, "dropped", "empty row"))
+        parsed = _parse_row(table, spec, reconcile, row_number, values)
+        if isinstance(parsed, RowIssue):
+            issues.append(parsed)
             continue
-        missing = [
-            table.column_names[f]
-            for f in ("subject", "clip", "onset", "offset", "emotion")
-            if f in table.columns and is_blank(cell(values, f))
-        ]
-        if missing:
-            issues.append(
-                RowIssue(name, row_number, "dropped", f"no value in {', '.join(missing)}")
-            )
-            continue
-        raw_emotion = cell(values, "emotion")
-        emotion = normalize_emotion(raw_emotion, spec.other_words)
-        if emotion is None:
-            known = sorted({*EMOTIONS, *spec.other_words.values()})
-            raise LabelFileError(
-                path,
-                f"unknown emotion {cell_text(raw_emotion)!r} for {spec.dataset} "
-                f"(known: {', '.join(known)})",
-                row_number,
-                table.column_names["emotion"],
-            )
-        frames: dict[str, int | None] = {}
-        for f in ("onset", "apex", "offset"):
-            if f in table.columns:
-                frames[f] = parse_frame(cell(values, f), path, row_number, table.column_names[f])
-            else:
-                frames[f] = None
-        onset, apex, offset = frames["onset"], frames["apex"], frames["offset"]
-        if onset is None or offset is None:
-            which = "onset" if onset is None else "offset"
-            issues.append(RowIssue(name, row_number, "dropped", f"{which} marked as not annotated"))
-            continue
-        subject = spec.subject(cell(values, "subject"))
-        clip, clip_note = spec.clip(cell(values, "clip"))
-        # Frame folders are root/<subject>/<clip>: a name like '..' would leave the root.
-        unsafe = [
-            f"{what} {why}"
-            for what, text in (
-                ("subject", cell_text(cell(values, "subject"))),
-                ("subject", subject),
-                ("clip", cell_text(cell(values, "clip"))),
-                ("clip", clip),
-            )
-            if (why := unsafe_name(text)) is not None
-        ]
-        if unsafe:
-            reason = f"{unsafe[0]}: the frames would lie outside the dataset folder"
-            issues.append(RowIssue(name, row_number, "dropped", reason))
-            continue
-        notes: list[str] = [clip_note] if clip_note else []
-
-        fixed: FrameFix | None = None
-        consistent = apex is not None and onset <= apex <= offset
-        if not consistent and reconcile is not None:
-            extras = {f: cell_text(cell(values, f)) for f in table.columns if f not in FIELDS}
-            found = reconcile(row_number, subject, clip, onset, apex, offset, extras)
-            if found is not None:
-                fixed = FrameFix(found[0], found[1], found[2], repaired=found[3])
-        if fixed is None:
-            fixed = fix_frames(onset, apex, offset)
-            if fixed.repaired and "apex" not in table.columns:
-                fixed = FrameFix(
-                    fixed.onset,
-                    fixed.apex,
-                    fixed.offset,
-                    repaired=f"no apex column: apex set to the midpoint {fixed.apex} "
-                    f"of {onset}..{offset}",
-                )
-        if fixed.dropped:
-            issues.append(RowIssue(name, row_number, "dropped", fixed.dropped))
-            continue
-        if fixed.repaired:
-            notes.append(fixed.repaired)
-
-        record = LabelRow(row_number, subject, clip, fixed.onset, fixed.apex, fixed.offset, emotion)
-        key = (subject, clip, fixed.onset)
+        record, notes = parsed
+        key = (record.subject, record.clip, record.onset)
         if key in seen:
             first = seen[key]
             same = (first.apex, first.offset, first.emotion) == (
@@ -464,6 +213,122 @@ def parse_rows(
             issues.append(RowIssue(name, row_number, "repaired", "; ".join(notes)))
         rows.append(record)
     return rows, issues
+
+
+def _cell(table: LabelTable, values: list[object], f: str) -> object:
+    """Gives the cell of field ``f`` in a row (None where the column is absent or short)."""
+    col = table.columns.get(f)
+    return values[col] if col is not None and col < len(values) else None
+
+
+def _last_data_row(table: LabelTable) -> int:
+    """Gives the number of the last row with a value in a used column (0 if there is none)."""
+    used = sorted(table.columns.values())
+    last_data = 0
+    for row_number, values in table.rows:
+        if any(not is_blank(values[c]) for c in used if c < len(values)):
+            last_data = row_number
+    return last_data
+
+
+def _parse_row(
+    table: LabelTable,
+    spec: LabelSpec,
+    reconcile: Reconciler | None,
+    row_number: int,
+    values: list[object],
+) -> RowIssue | tuple[LabelRow, list[str]]:
+    """Gives one row's LabelRow and repair notes, or the RowIssue that drops it."""
+    name = table.path.name
+    if all(is_blank(v) for v in values):
+        return RowIssue(name, row_number, "dropped", "empty row")
+    missing = [
+        table.column_names[f]
+        for f in ("subject", "clip", "onset", "offset", "emotion")
+        if f in table.columns and is_blank(_cell(table, values, f))
+    ]
+    if missing:
+        return RowIssue(name, row_number, "dropped", f"no value in {', '.join(missing)}")
+    emotion = _emotion(table, spec, row_number, values)
+    onset, apex, offset = (
+        parse_frame(_cell(table, values, f), table.path, row_number, table.column_names[f])
+        if f in table.columns
+        else None
+        for f in ("onset", "apex", "offset")
+    )
+    if onset is None or offset is None:
+        which = "onset" if onset is None else "offset"
+        return RowIssue(name, row_number, "dropped", f"{which} marked as not annotated")
+    subject = spec.subject(_cell(table, values, "subject"))
+    clip, clip_note = spec.clip(_cell(table, values, "clip"))
+    # Frame folders are root/<subject>/<clip>: a name like '..' would leave the root.
+    unsafe = [
+        f"{what} {why}"
+        for what, text in (
+            ("subject", cell_text(_cell(table, values, "subject"))),
+            ("subject", subject),
+            ("clip", cell_text(_cell(table, values, "clip"))),
+            ("clip", clip),
+        )
+        if (why := unsafe_name(text)) is not None
+    ]
+    if unsafe:
+        reason = f"{unsafe[0]}: the frames would lie outside the dataset folder"
+        return RowIssue(name, row_number, "dropped", reason)
+    notes: list[str] = [clip_note] if clip_note else []
+    fixed = _fixed_frames(
+        table, reconcile, row_number, subject, clip, (onset, apex, offset), values
+    )
+    if fixed.dropped:
+        return RowIssue(name, row_number, "dropped", fixed.dropped)
+    if fixed.repaired:
+        notes.append(fixed.repaired)
+    record = LabelRow(row_number, subject, clip, fixed.onset, fixed.apex, fixed.offset, emotion)
+    return record, notes
+
+
+def _emotion(table: LabelTable, spec: LabelSpec, row_number: int, values: list[object]) -> str:
+    """Gives the row's normalised emotion word; LabelFileError for a word the dataset lacks."""
+    raw_emotion = _cell(table, values, "emotion")
+    emotion = normalize_emotion(raw_emotion, spec.other_words)
+    if emotion is None:
+        known = sorted({*EMOTIONS, *spec.other_words.values()})
+        raise LabelFileError(
+            table.path,
+            f"unknown emotion {cell_text(raw_emotion)!r} for {spec.dataset} "
+            f"(known: {', '.join(known)})",
+            row_number,
+            table.column_names["emotion"],
+        )
+    return emotion
+
+
+def _fixed_frames(
+    table: LabelTable,
+    reconcile: Reconciler | None,
+    row_number: int,
+    subject: str,
+    clip: str,
+    frames: tuple[int, int | None, int],
+    values: list[object],
+) -> FrameFix:
+    """Gives the row's frames made consistent: by the dataset's reconciler, else fix_frames."""
+    onset, apex, offset = frames
+    consistent = apex is not None and onset <= apex <= offset
+    if not consistent and reconcile is not None:
+        extras = {f: cell_text(_cell(table, values, f)) for f in table.columns if f not in FIELDS}
+        found = reconcile(row_number, subject, clip, onset, apex, offset, extras)
+        if found is not None:
+            return FrameFix(found[0], found[1], found[2], repaired=found[3])
+    fixed = fix_frames(onset, apex, offset)
+    if fixed.repaired and "apex" not in table.columns:
+        fixed = FrameFix(
+            fixed.onset,
+            fixed.apex,
+            fixed.offset,
+            repaired=f"no apex column: apex set to the midpoint {fixed.apex} of {onset}..{offset}",
+        )
+    return fixed
 
 
 def build_result(
@@ -492,29 +357,3 @@ def build_result(
         root=root,
         excluded=dict(sorted(excluded.items())),
     )
-
-
-def find_file(root: Path, match: Callable[[str], bool], max_depth: int = 2) -> list[Path]:
-    """Gives the files under ``root`` whose lower-case name matches, shallowest first.
-
-    Searches root, its sub-folders and theirs (``max_depth`` levels), stopping at the first
-    level that has a match, so that a dataset's frame folders are not walked.
-    """
-    level = [root]
-    for _ in range(max_depth + 1):
-        found: list[Path] = []
-        below: list[Path] = []
-        for folder in level:
-            try:
-                entries = sorted(folder.iterdir())
-            except OSError:
-                continue
-            for entry in entries:
-                if entry.is_dir():
-                    below.append(entry)
-                elif match(entry.name.lower()):
-                    found.append(entry)
-        if found:
-            return found
-        level = below
-    return []
