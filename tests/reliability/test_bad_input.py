@@ -168,6 +168,7 @@ def test_clip_shorter_than_a_window_is_a_recorded_failure(synth_copy: Path, tmp_
 def test_missing_empty_and_corrupt_frames_are_named_and_listed_frames_never_read(
     synth_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import meflow.features.sample
     import meflow.io
 
     s = _samples(synth_copy)[0]
@@ -185,7 +186,8 @@ def test_missing_empty_and_corrupt_frames_are_named_and_listed_frames_never_read
         read.append(Path(p))
         return real(p)
 
-    monkeypatch.setattr(meflow.io, "read_image", spy)
+    # the reader the extraction calls (features.sample imports it at its top)
+    monkeypatch.setattr(meflow.features.sample, "read_image", spy)
     summary = extract_dataset([s], tmp_path / "cache", small_config(), progress=False)
     assert summary.extracted == 1 and not summary.failed
     assert s.frame_path(listed) not in read  # the damaged-frame list is honoured
