@@ -11,7 +11,9 @@ HELP = "count a dataset's samples per class and subject; list repaired and dropp
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--dataset", default="casme3", help="dataset name: casme3 (default), casme3c, casme2, samm"
+        "--dataset",
+        default="casme3",
+        help="dataset name: casme3 (default), casme3c, casme2, samm, smic, smic-vis, smic-nir",
     )
     p.add_argument("--labels", type=Path, help="label file (xlsx, xls or csv)")
     p.add_argument(
