@@ -192,6 +192,36 @@ def concat(parts: Sequence[FeatureSet]) -> FeatureSet:
     return FeatureSet(**values)
 
 
+LIST_MATCH = 0.9  # share of a dataset's clips the list must name, with its labels, to apply
+
+
+def _list_filter(
+    dataset: str,
+    in_d: np.ndarray,
+    keys: Sequence[tuple[str, str, str]],
+    labels: np.ndarray,
+    listed: Mapping[tuple[str, str, str], int],
+) -> tuple[np.ndarray, str]:
+    """Gives the dataset's samples the list keeps, and a note on how that was decided.
+
+    The list applies to the dataset when it names at least LIST_MATCH of its clips of the
+    protocol's words and gives at least LIST_MATCH of those the same class: the data are then
+    the list's (real CASME II: 145 of 150, labels all equal). Otherwise (synthetic clips whose
+    names happen to be the list's, another release) the emotion words alone decide.
+    """
+    on_list = np.array([k in listed for k in keys]) & in_d
+    n, hit = int(in_d.sum()), int(on_list.sum())
+    same = sum(listed[k] == lab for k, lab, m in zip(keys, labels, on_list, strict=True) if m)
+    want = sum(1 for k in listed if k[0] == dataset)
+    if hit >= LIST_MATCH * n and same >= LIST_MATCH * hit and hit > 0:
+        note = f"{dataset}: the protocol's list keeps {hit} of {n} clips ({want} listed)"
+        return on_list, note + (
+            f"; {hit - same} labelled otherwise by the list" if same < hit else ""
+        )
+    why = f"{hit} of its {n} clips named by the list, {same} with the list's class"
+    return in_d, f"{dataset}: not the list's data ({why}): the emotion words decide"
+
+
 @dataclass
 class ProtocolData:
     """A protocol's samples from its caches, their datasets, and what decided them."""
@@ -243,22 +273,11 @@ def load_protocol(
     keep = np.ones(len(datasets), bool)
     for d in sorted(set(datasets)):
         in_d = datasets == d
-        keys = [seen[s][1] for s, m in zip(feats.sample_ids, in_d, strict=True) if m]
-        if listed is None or not any(k in listed for k in keys):
-            if listed is not None:
-                notes.append(f"{d}: no clip is in the protocol's list: the emotion words decide")
+        if listed is None:
             continue
-        on_list = np.array([seen[s][1] in listed for s in feats.sample_ids]) & in_d
-        want = sum(1 for k in listed if k[0] == d)
-        differ = sum(
-            listed[seen[s][1]] != lab
-            for s, lab, m in zip(feats.sample_ids, feats.labels, on_list, strict=True)
-            if m
-        )
-        notes.append(
-            f"{d}: the protocol's list keeps {int(on_list.sum())} of {int(in_d.sum())} clips "
-            f"({want} listed)" + (f"; {differ} labelled otherwise by the list" if differ else "")
-        )
+        keys = [seen[sid][1] for sid in feats.sample_ids]
+        on_list, note = _list_filter(d, in_d, keys, feats.labels, listed)
+        notes.append(note)
         keep &= ~in_d | on_list
     feats = feats.subset(keep)
     datasets = datasets[keep]
