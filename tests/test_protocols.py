@@ -64,6 +64,14 @@ def test_a_three_class_protocol_is_scored_over_its_three_classes(tmp_path: Path)
     # over six columns (three always 0) the prior would score otherwise
     six = np.hstack([prior, np.zeros((len(y), 3))])
     assert abs(micro_roc_auc(y, six) - row["prior_micro_roc_auc"]) > 0.02
+    assert "## Protocol casme3-3: per dataset and overall" in (out / "report.md").read_text()
+    # a class the caches do not hold is named
+    seven = load_protocol([cache], PROTOCOLS["casme3-7"])
+    assert seven.notes == [
+        "casme3: no sample of fear (a cache extracted without --all-classes holds only the "
+        "six classes' words)"
+    ]
+    assert len(seven.feats.labels) == 48 and seven.feats.classes == PROTOCOLS["casme3-7"].classes
 
 
 @pytest.fixture(scope="module")

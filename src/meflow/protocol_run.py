@@ -173,4 +173,9 @@ def run_protocol(
         "execution": execution_record(executor),
     }
     result = write_results(out, cells, [], cfg, feats, summary)
+    report = out / "report.md"
+    text = report.read_text(encoding="utf-8")
+    head, sep, rest = text.partition("\n## Data\n")
+    section = f"## Protocol {protocol.name}: per dataset and overall\n\n{table}\n\n{notes}"
+    atomic_write_text(report, head + "\n" + section + sep + rest if sep else text + section)
     return {**result, "protocol_table": table, "protocol_rows": rows, "notes": data.notes}

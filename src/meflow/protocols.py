@@ -281,6 +281,14 @@ def load_protocol(
         keep &= ~in_d | on_list
     feats = feats.subset(keep)
     datasets = datasets[keep]
+    for d in sorted(set(datasets)):
+        have = set(feats.labels[datasets == d].tolist())
+        absent = [c for i, c in enumerate(protocol.classes) if i not in have]
+        if absent:
+            notes.append(
+                f"{d}: no sample of {', '.join(absent)} (a cache extracted without "
+                "--all-classes holds only the six classes' words)"
+            )
     subjects = np.array([f"{d}/{s}" for d, s in zip(datasets, feats.subjects, strict=True)])
     feats = dataclasses.replace(feats, subjects=subjects)
     return ProtocolData(feats, datasets, notes)
