@@ -15,7 +15,7 @@ from meflow.cli import main
 from meflow.evaluation.metrics import micro_roc_auc, uar, uf1
 from meflow.features.cache import load_npz, save_npz
 from meflow.protocols import PROTOCOLS, load_protocol
-from reliability._helpers import write_fake_cache
+from reliability._helpers import one_line_error, write_fake_cache
 
 FAST = ["--set", "evaluate.bootstrap=50", "--quiet"]
 # short clips at 100-200 fps: a window these settings fit (the defaults' handling of short
@@ -167,3 +167,16 @@ def test_a_clip_list_filters_the_clips_it_names(caches: dict[str, Path], tmp_pat
     listed.write_text("\n".join([lines[0], *wrong]) + "\n")
     other = load_protocol([caches["smic"]], megc, clip_list=listed)
     assert "not the list's data" in other.notes[0] and len(other.feats.labels) == 6
+
+
+def test_protocol_mistakes_are_one_line(tmp_path: Path, capsys) -> None:
+    cache = write_fake_cache(tmp_path / "cache", subjects=2, per_class=1)
+    out = ["--out", str(tmp_path / "run")]
+    two = ["--cache", str(cache), "--cache", str(cache)]
+    assert main(["reproduce", *two, *out]) == 2
+    one_line_error(capsys.readouterr().err, "several --cache", "--protocol NAME")
+    assert main(["reproduce", "--protocol", "megc2019", "--cache", str(cache), *out]) == 2
+    one_line_error(capsys.readouterr().err, "the cache holds 'fake'", "casme2, samm, smic")
+    with pytest.raises(SystemExit):
+        main(["reproduce", "--protocol", "megc", "--cache", str(cache), *out])
+    assert "invalid choice: 'megc'" in capsys.readouterr().err

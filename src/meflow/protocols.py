@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from meflow.errors import MeflowError
-from meflow.features.featureset import FeatureSet, load_features
+from meflow.features.featureset import FeatureSet, load_features, read_manifest
 
 MEGC2019_LIST = "megc2019/combined_3_class2_for_optical_flow.csv"
 _NEG_POS_SUR = ("negative", "positive", "surprise")
@@ -264,7 +264,18 @@ def load_protocol(
             seen[sid] = (dataset, key)
         return label
 
-    parts = [load_features(c, min_valid, protocol.classes, relabel) for c in caches]
+    parts = []
+    for c in caches:
+        try:
+            parts.append(load_features(c, min_valid, protocol.classes, relabel))
+        except MeflowError as exc:
+            if not Path(c, "cache.json").exists():
+                raise
+            held = read_manifest(c).get("dataset")
+            raise MeflowError(
+                f"{c}: no sample of the protocol {protocol.name} (the cache holds {held!r}; the "
+                f"protocol reads {', '.join(protocol.words)}, extracted with --all-classes)"
+            ) from exc
     feats = concat(parts)
     datasets = np.array([seen[s][0] for s in feats.sample_ids])
     unknown = sorted(set(datasets) - set(protocol.words))
