@@ -32,7 +32,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def format_table(summary: dict[str, Any]) -> str:
     """Gives the human-readable report of a summary made by ``summarize``."""
-    lines = [f"{summary['dataset']}: {summary['label_file']}"]
+    source = summary["label_file"] or "no label file: the folder tree is the annotation"
+    lines = [f"{summary['dataset']}: {source}"]
     total = summary["samples"]
     width = max([len("class"), *(len(k) for k in summary["classes"])])
     lines.append(f"  {'class':<{width}}  {'count':>5}  {'share':>6}")
