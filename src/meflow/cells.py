@@ -11,7 +11,7 @@ of the first seed's predictions.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,9 +83,14 @@ class CellResult:
 
 
 def evaluate_predictions(
-    y: np.ndarray, probs: np.ndarray, subjects: np.ndarray, n_boot: int, seed: int
+    y: np.ndarray,
+    probs: np.ndarray,
+    subjects: np.ndarray,
+    n_boot: int,
+    seed: int,
+    classes: Sequence[str] = EMOTIONS,
 ) -> dict[str, Any]:
-    """Metrics of out-of-fold predictions, with bootstrap intervals over subjects."""
+    """Metrics of out-of-fold predictions over ``classes``, with intervals over subjects."""
 
     m = compute_metrics(y, probs)
     ci = bootstrap_ci(y, probs, subjects, micro_roc_auc, n=n_boot, seed=seed) if n_boot else None
@@ -98,7 +103,7 @@ def evaluate_predictions(
         "accuracy": m["accuracy"],
         "n_samples": len(y),
         "n_subjects": int(np.unique(subjects).size),
-        "class_counts": {EMOTIONS[c]: int((y == c).sum()) for c in range(len(EMOTIONS))},
+        "class_counts": {name: int((y == c).sum()) for c, name in enumerate(classes)},
     }
 
 
@@ -115,8 +120,13 @@ def run_cell(
     progress: bool = True,
     log: Callable[[str], None] | None = None,
     executor: Any = None,
+    classes: Sequence[str] = EMOTIONS,
 ) -> CellResult:
-    """Cross-validates ``model`` on the input ``X`` of one subset, with its references."""
+    """Cross-validates ``model`` on the input ``X`` of one subset, with its references.
+
+    ``y`` indexes ``classes`` (the six of EMOTIONS, or a protocol's): the network's outputs,
+    the prior and every metric are over these classes only.
+    """
 
     n_subj = np.unique(subjects).size
     ev = cfg.evaluate
@@ -128,13 +138,15 @@ def run_cell(
     for k in range(ev.seeds):
         tcfg = dataclasses.replace(cfg.train, model=model, seed=cfg.train.seed + 1000 * k)
         ecfg = dataclasses.replace(ev, seed=ev.seed + k)
-        kwargs = {"executor": executor} if executor is not None else {}
+        kwargs: dict[str, Any] = {"num_classes": len(classes)}
+        if executor is not None:
+            kwargs["executor"] = executor
         runs.append(
             cross_validate(X, y, subjects, tcfg, ecfg, progress=progress, log=log, **kwargs)
         )
     cv = runs[0]
-    prior = prior_probabilities(y, cv.splits, len(EMOTIONS))
-    metrics = evaluate_predictions(y, cv.probs, subjects, ev.bootstrap, ev.seed)
+    prior = prior_probabilities(y, cv.splits, len(classes))
+    metrics = evaluate_predictions(y, cv.probs, subjects, ev.bootstrap, ev.seed, classes)
     metrics.update(versus_prior(y, cv.probs, prior, subjects, ev.bootstrap, ev.seed))
     micro = np.array([micro_roc_auc(y, r.probs) for r in runs])
     f1 = np.array([uf1(y, r.probs) for r in runs])

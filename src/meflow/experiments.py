@@ -23,7 +23,6 @@ import numpy as np
 
 from meflow.cells import CellResult, compare_to_pooled, run_cell
 from meflow.config import BASELINES, ExperimentConfig, ExtractConfig, from_dict, to_dict
-from meflow.datasets.base import EMOTIONS
 from meflow.demographics import read_demographics
 from meflow.errors import MeflowError
 from meflow.execution import execution_record
@@ -163,6 +162,7 @@ def reproduce(
                 progress and role == "model",
                 log,
                 executor,
+                classes=sub.classes,
             )
     comparisons = compare_to_pooled(cells, cfg.evaluate.bootstrap, cfg.evaluate.seed)
     summary = {
@@ -214,12 +214,12 @@ def train_model(
     tcfg = dataclasses.replace(cfg.train, input=name)
     X = build_input(name, feats.batch(), tcfg)
     res = fit_classifier(
-        tcfg.model, X, feats.labels, feats.subjects, tcfg, len(EMOTIONS), progress, log
+        tcfg.model, X, feats.labels, feats.subjects, tcfg, len(feats.classes), progress, log
     )
     if res.module is None:
         raise MeflowError(f"train.model={tcfg.model} is a reference and cannot be saved")
     meta = {
-        "classes": list(EMOTIONS),
+        "classes": list(feats.classes),
         "input": name,
         "classifier": tcfg.model,
         "preset": cfg.preset,

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from meflow import __version__
 from meflow.config import ExperimentConfig, to_dict
-from meflow.datasets.base import EMOTIONS
 from meflow.evaluation.references import PAPER_PRIOR_MICRO_AUC
 from meflow.features.cache import atomic_write_text
 
@@ -170,16 +169,18 @@ def write_results(
         "config": to_dict(cfg),
     }
     atomic_write_text(out / "run.json", json.dumps(run, indent=2, default=str) + "\n")
-    _write_predictions(out / "predictions.csv", cells)
+    _write_predictions(out / "predictions.csv", cells, feats.classes)
     figures = _figures(fig, cells, feats)
     _write_report(out / "report.md", table, rows, comparisons, figures, run)
     return {"rows": rows, "comparisons": comparisons, "table": table, **summary}
 
 
-def _write_predictions(path: Path, cells: dict[tuple[str, str, str], CellResult]) -> None:
+def _write_predictions(
+    path: Path, cells: dict[tuple[str, str, str], CellResult], classes: Sequence[str]
+) -> None:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["subset", "input", "model", "sample_id", "subject", "fold", "true", *EMOTIONS])
+    w.writerow(["subset", "input", "model", "sample_id", "subject", "fold", "true", *classes])
     for c in cells.values():
         for i, sid in enumerate(c.sample_ids):
             w.writerow(
@@ -190,7 +191,7 @@ def _write_predictions(path: Path, cells: dict[tuple[str, str, str], CellResult]
                     sid,
                     c.subjects[i],
                     int(c.fold[i]),
-                    EMOTIONS[int(c.y[i])],
+                    classes[int(c.y[i])],
                     *(f"{p:.6f}" for p in c.probs[i]),
                 ]
             )
@@ -213,21 +214,22 @@ def _figures(
     made: dict[str, str] = {}
     plot_versus_prior([c.row() for c in cells.values()], fig / "versus_prior.png")
     made["every row beside its class prior"] = "figures/versus_prior.png"
-    counts = {e: int((feats.labels == i).sum()) for i, e in enumerate(EMOTIONS)}
+    classes = list(feats.classes)
+    counts = {e: int((feats.labels == i).sum()) for i, e in enumerate(classes)}
     plot_class_distribution(counts, fig / "class_distribution.png", title="Samples per class")
     made["class distribution"] = "figures/class_distribution.png"
     for angle in ("discrete", "continuous"):
         plot_pseudo_images(
-            feats.images(angle), feats.labels, list(EMOTIONS), fig / f"pseudo_images_{angle}.png"
+            feats.images(angle), feats.labels, classes, fig / f"pseudo_images_{angle}.png"
         )
         made[f"example pseudo-images ({angle})"] = f"figures/pseudo_images_{angle}.png"
     for c in cells.values():
         if c.role != "model":
             continue
-        plot_roc(c.y, c.probs, list(EMOTIONS), fig / f"roc_{c.stem}.png", title=f"ROC, {c.label}")
+        plot_roc(c.y, c.probs, classes, fig / f"roc_{c.stem}.png", title=f"ROC, {c.label}")
         plot_confusion(
             confusion(c.y, c.probs),
-            list(EMOTIONS),
+            classes,
             fig / f"confusion_{c.stem}.png",
             title=f"Confusion, {c.label}",
         )

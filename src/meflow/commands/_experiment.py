@@ -10,16 +10,21 @@ from meflow.commands.extract import add_set_option
 from meflow.config import ExperimentConfig, TrainConfig
 from meflow.models import registry
 
+CV_PROTOCOLS = ("kfold", "loso")
 
-def add_experiment_settings(p: argparse.ArgumentParser) -> None:
+
+def add_experiment_settings(p: argparse.ArgumentParser, protocols: tuple[str, ...] = ()) -> None:
     p.add_argument(
         "--config", type=Path, help="YAML file of experiment settings (sections train, evaluate)"
     )
     p.add_argument("--scale", choices=("n", "s", "m"), help="YOLO11 scale (default s, the paper's)")
     p.add_argument("--epochs", type=int, help="training epochs (upper bound with early stopping)")
     p.add_argument("--folds", type=int, help="subject-grouped folds (default 5)")
+    extra = f", or a standard protocol: {', '.join(protocols)}" if protocols else ""
     p.add_argument(
-        "--protocol", choices=("kfold", "loso"), help="loso (default) or subject-grouped kfold"
+        "--protocol",
+        choices=("kfold", "loso", *protocols),
+        help=f"loso (default) or subject-grouped kfold{extra}",
     )
     p.add_argument("--seed", type=int, help="seed of splits, initialisation and bootstrap")
     p.add_argument(
@@ -148,6 +153,8 @@ def experiment_settings(args: argparse.Namespace) -> ExperimentConfig:
         ("seeds", "evaluate.seeds"),
     ]
     front = [f"{key}={getattr(args, opt)}" for opt, key in shortcuts if getattr(args, opt, None)]
+    # a standard protocol's name (reproduce --protocol megc2019) is not evaluate.protocol
+    front = [a for a in front if not a.startswith("evaluate.protocol=") or a[18:] in CV_PROTOCOLS]
     if getattr(args, "seed", None) is not None:
         front += [f"train.seed={args.seed}", f"evaluate.seed={args.seed}"]
     sets = front + sets  # --set wins over a shortcut

@@ -85,7 +85,9 @@ def extract_settings(args: argparse.Namespace) -> ExtractConfig:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--dataset", help="dataset name (casme3, casme3c, casme2, samm)")
+    src.add_argument(
+        "--dataset", help="dataset name (casme3, casme3c, casme2, samm, smic, smic-vis, smic-nir)"
+    )
     src.add_argument("--video", type=Path, nargs="+", help="video file(s) or folder(s) of frames")
     p.add_argument("--root", type=Path, help="dataset folder (with --dataset)")
     p.add_argument("--labels", type=Path, help="label file, if not found inside --root")
@@ -97,6 +99,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=int,
         default=min(2, os.cpu_count() or 1),
         help="parallel processes of the local executor (default: min(2, cores))",
+    )
+    p.add_argument(
+        "--all-classes",
+        action="store_true",
+        help="also extract the samples outside the six classes (others, repression, contempt, "
+        "SMIC's negative/positive): the protocols (meflow reproduce --protocol) relabel them",
     )
     p.add_argument("--retry-failed", action="store_true", help="retry samples that failed before")
     p.add_argument(
@@ -133,7 +141,12 @@ def _run_dataset(args: argparse.Namespace, cfg: ExtractConfig) -> int:
     executor = make_executor_from_args(args, workers=args.workers)
     if args.executor == "ray":  # Ray workers do not share this process's working folder
         args.root = args.root.absolute()
-    result = load_dataset(args.dataset, labels=args.labels, root=args.root)
+    result = load_dataset(
+        args.dataset,
+        labels=args.labels,
+        root=args.root,
+        six_classes=not getattr(args, "all_classes", False),
+    )
     subjects = args.root / "subjects.csv"
     with executor:
         summary = extract_dataset(

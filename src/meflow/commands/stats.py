@@ -11,7 +11,9 @@ HELP = "count a dataset's samples per class and subject; list repaired and dropp
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--dataset", default="casme3", help="dataset name: casme3 (default), casme3c, casme2, samm"
+        "--dataset",
+        default="casme3",
+        help="dataset name: casme3 (default), casme3c, casme2, samm, smic, smic-vis, smic-nir",
     )
     p.add_argument("--labels", type=Path, help="label file (xlsx, xls or csv)")
     p.add_argument(
@@ -30,7 +32,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def format_table(summary: dict[str, Any]) -> str:
     """Gives the human-readable report of a summary made by ``summarize``."""
-    lines = [f"{summary['dataset']}: {summary['label_file']}"]
+    source = summary["label_file"] or "no label file: the folder tree is the annotation"
+    lines = [f"{summary['dataset']}: {source}"]
     total = summary["samples"]
     width = max([len("class"), *(len(k) for k in summary["classes"])])
     lines.append(f"  {'class':<{width}}  {'count':>5}  {'share':>6}")

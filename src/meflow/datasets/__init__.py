@@ -1,8 +1,10 @@
 """Dataset loaders behind one registry: ``load_dataset(name, labels=..., root=...)``.
 
 Names: ``casme3`` (CAS(ME)^3 Part A), ``casme3c`` (CAS(ME)^3 Part C), ``casme2`` (CASME II),
-``samm`` (SAMM). Each loader reads the dataset's own label file unchanged and gives a
-:class:`LoadResult`: the samples kept, and every row it repaired or dropped with the reason.
+``samm`` (SAMM), ``smic`` / ``smic-vis`` / ``smic-nir`` (SMIC's HS, VIS and NIR cameras). Each
+loader reads the dataset's own label file unchanged (SMIC has none: its folder tree is the
+annotation) and gives a :class:`LoadResult`: the samples kept, and every row it repaired or
+dropped with the reason.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from meflow.datasets import casme2, casme3, samm
+from meflow.datasets import casme2, casme3, samm, smic
 from meflow.datasets.base import EMOTIONS, LoadResult, RowIssue, Sample
 from meflow.datasets.labels import find_file
 from meflow.errors import MeflowError
@@ -37,6 +39,7 @@ class DatasetEntry:
     is_label_file: Callable[[str], bool]
     title: str
     label_hint: str  # the label file's usual name, for messages
+    tree_only: bool = False  # no label file: the folder tree is the annotation (SMIC)
 
 
 DATASETS: dict[str, DatasetEntry] = {
@@ -56,6 +59,9 @@ DATASETS: dict[str, DatasetEntry] = {
         casme2.load, casme2.is_label_file, "CASME II", "CASME2-coding-20190701.xlsx"
     ),
     "samm": DatasetEntry(samm.load, samm.is_label_file, "SAMM", "SAMM_Micro_FACS_Codes_v2.xlsx"),
+    "smic": DatasetEntry(smic.load, lambda _n: False, "SMIC (HS)", "", tree_only=True),
+    "smic-vis": DatasetEntry(smic.load_vis, lambda _n: False, "SMIC (VIS)", "", tree_only=True),
+    "smic-nir": DatasetEntry(smic.load_nir, lambda _n: False, "SMIC (NIR)", "", tree_only=True),
 }
 
 
@@ -75,6 +81,8 @@ def find_label_file(name: str, root: Path) -> Path:
     Looks in root, then its sub-folders two levels deep (e.g. root/annotation/partA/).
     """
     entry = get_entry(name)
+    if entry.tree_only:
+        raise MeflowError(f"{entry.title} has no label file: its folder tree is the annotation")
     root = Path(root)
     if not root.is_dir():
         raise MeflowError(f"{root}: dataset folder not found")
@@ -105,6 +113,10 @@ def load_dataset(
     root = Path(root) if root is not None else None
     if root is not None and not root.is_dir():
         raise MeflowError(f"{root}: dataset folder not found")
+    if entry.tree_only:
+        if root is None:
+            raise MeflowError(f"{name}: the folder tree is the annotation; give the dataset folder")
+        return entry.load(root, root, six_classes)
     if labels is not None:
         label_file = Path(labels)
     elif root is not None:

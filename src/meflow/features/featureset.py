@@ -4,12 +4,14 @@ a FeatureSet (pseudo-images and per-pair series). ``features.extract`` writes ca
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from meflow.datasets.base import EMOTIONS
 from meflow.errors import MeflowError
 from meflow.features import FEATURES_VERSION
 from meflow.features.cache import load_npz
@@ -24,7 +26,7 @@ class FeatureSet:
 
     discrete: np.ndarray  # (N, 42, 64) uint8
     continuous: np.ndarray  # (N, 42, 64) uint8
-    labels: np.ndarray  # (N,) int index into EMOTIONS
+    labels: np.ndarray  # (N,) int index into classes
     subjects: np.ndarray  # (N,) str
     sample_ids: list[str]
     extract: dict[str, Any]
@@ -34,6 +36,7 @@ class FeatureSet:
     # and expression (N, 64): the pairs inside the labelled onset..offset
     series: dict[str, np.ndarray] = field(default_factory=dict)
     clips: list[str] = field(default_factory=list)  # (N,) the clip of each sample
+    classes: tuple[str, ...] = EMOTIONS  # the class of each label index (a protocol's own)
 
     def images(self, angle: str) -> np.ndarray:
         return self.discrete if angle == "discrete" else self.continuous
@@ -59,6 +62,7 @@ class FeatureSet:
             self.features_version,
             {k: v[idx] for k, v in self.series.items()},
             [self.clips[i] for i in idx] if self.clips else [],
+            self.classes,
         )
 
 
@@ -84,8 +88,18 @@ def read_manifest(cache: Path) -> dict[str, Any]:
     return doc
 
 
-def load_features(cache: Path, min_valid: float = 0.9) -> FeatureSet:
-    """Reads a cache's finished six-class samples (at least ``min_valid`` valid pairs)."""
+def load_features(
+    cache: Path,
+    min_valid: float = 0.9,
+    classes: tuple[str, ...] = EMOTIONS,
+    relabel: Callable[[dict[str, Any]], int] | None = None,
+) -> FeatureSet:
+    """Reads a cache's finished samples of ``classes`` (at least ``min_valid`` valid pairs).
+
+    Without ``relabel`` a sample's label is the cache's six-class one; with it, the label is
+    ``relabel(meta)`` (an index into ``classes``, -1 leaves the sample out), as a protocol
+    relabels the dataset's own emotion words (meflow.protocols).
+    """
     cache = Path(cache)
     doc = read_manifest(cache)
     extract = doc["extract"]
@@ -94,8 +108,10 @@ def load_features(cache: Path, min_valid: float = 0.9) -> FeatureSet:
     for f in sorted((cache / "samples").glob("*.npz")):
         arrays, meta = load_npz(f)
         sid = meta.get("sample_id", f.stem)
-        if meta.get("label", -1) < 0:
-            skipped.append((sid, f"emotion {meta.get('emotion')!r} is not one of the six classes"))
+        label = relabel(meta) if relabel is not None else int(meta.get("label", -1))
+        if label < 0:
+            what = "the six classes" if relabel is None else f"the classes {', '.join(classes)}"
+            skipped.append((sid, f"emotion {meta.get('emotion')!r} is not one of {what}"))
             continue
         frac = float(arrays["valid"].mean())
         if frac < min_valid - 1e-12:
@@ -107,12 +123,12 @@ def load_features(cache: Path, min_valid: float = 0.9) -> FeatureSet:
             series[k].append(arrays[k])
         fr = arrays["frames"]  # the expression's pairs: inside onset..offset
         series["expression"].append((fr[:-1] >= meta["onset"]) & (fr[1:] <= meta["offset"]))
-        labels.append(int(meta["label"]))
+        labels.append(label)
         subjects.append(str(meta["subject"]))
         clips.append(str(meta.get("clip", "")))
         ids.append(sid)
     if not ids:
-        raise MeflowError(f"{cache}: no finished six-class samples in the cache")
+        raise MeflowError(f"{cache}: no finished samples of the classes {', '.join(classes)}")
     return FeatureSet(
         np.stack(disc),
         np.stack(cont),
@@ -124,4 +140,5 @@ def load_features(cache: Path, min_valid: float = 0.9) -> FeatureSet:
         int(doc.get("features_version", 1)),
         {k: np.stack(v) for k, v in series.items()},
         clips,
+        tuple(classes),
     )
