@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-HELP = "write a synthetic micro-expression dataset in CAS(ME)^3 Part A's layout"
+HELP = (
+    "write a synthetic micro-expression dataset in CAS(ME)^3's, CASME II's, SAMM's or SMIC's layout"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +45,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="make the subjects of the faces in these photographs (a folder, or 'packaged' for "
         "those installed packages ship); default: variants of one photo (the astronaut)",
     )
+    parser.add_argument(
+        "--layout",
+        default="casme3",
+        choices=("casme3", "casme2", "samm", "smic", "megc2019"),
+        help="casme3 (default: CAS(ME)^3 Part A, 80-frame clips at 30 fps); casme2, samm, smic: "
+        "clips cropped from onset to offset at the dataset's rate (200, 200, 100 fps) in its "
+        "layout; megc2019: the three in sub-folders with the MEGC2019 composite's class mix "
+        "(--subjects in all)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -68,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         profile=args.profile,
         faces=faces,
+        layout=args.layout,
     )
     per_class = ", ".join(f"{e} {n}" for e, n in s.samples_per_class.items())
     genders = ", ".join(f"{n} {g}" for g, n in s.genders.items())

@@ -38,6 +38,10 @@ LABEL_COLUMNS = (
     "emotion",
 )
 SUBJECTS_FILE = "subjects.csv"
+OTHER_LABEL_FILES = ("CASME2-coding-20190701.xlsx", "SAMM_Micro_FACS_Codes_v2.xlsx")
+# The folders a previous output may hold: subjects of every layout, SMIC's cameras, and the
+# megc2019 layout's datasets.
+OWN_FOLDER = re.compile(r"spNO\.\d+|sub\d+|\d{3}|HS|VIS|NIR|casme2|samm|smic")
 META_FILE = "synth.json"
 
 # How CAS(ME)^3 spells the six classes in its label file.
@@ -54,15 +58,23 @@ _FIXED_DATETIME = datetime(2020, 1, 1)
 _ZIP_DATE = (2020, 1, 1, 0, 0, 0)
 
 
-def deterministic_xlsx(rows: list[list[object]]) -> bytes:
-    """The label workbook as bytes with fixed timestamps (same rows -> same bytes)."""
+def deterministic_xlsx(
+    rows: list[list[object]],
+    columns: Sequence[str | None] = LABEL_COLUMNS,
+    sheet: str = LABEL_SHEET,
+    notes: Sequence[Sequence[object]] = (),
+) -> bytes:
+    """The label workbook as bytes with fixed timestamps (same rows -> same bytes); ``notes``
+    are rows above the header."""
     from openpyxl import Workbook
 
     wb = Workbook()
     ws = wb.active
     assert ws is not None
-    ws.title = LABEL_SHEET
-    ws.append(list(LABEL_COLUMNS))
+    ws.title = sheet
+    for note in notes:
+        ws.append(list(note))
+    ws.append(list(columns))
     for row in rows:
         ws.append(row)
     wb.properties.creator = GENERATOR
@@ -105,9 +117,7 @@ def label_rows(clips: list[ClipPlan]) -> list[list[object]]:
         [
             c.subject.name,
             c.clip,
-            c.onset,
-            c.apex,
-            c.offset,
+            *c.label,
             c.au,
             OBJECTIVE_CLASS[c.emotion],
             CASME3_WORD[c.emotion],
@@ -139,9 +149,9 @@ def prepare_out(out: Path) -> None:
             "choose a new or empty folder"
         )
     for e in entries:
-        if e.is_dir() and e.name.startswith("spNO."):
+        if e.is_dir() and OWN_FOLDER.fullmatch(e.name):
             shutil.rmtree(e)
-        elif e.name in (LABEL_FILE, SUBJECTS_FILE, META_FILE):
+        elif e.name in (LABEL_FILE, SUBJECTS_FILE, META_FILE, *OTHER_LABEL_FILES):
             e.unlink()
 
 

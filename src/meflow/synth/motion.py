@@ -90,7 +90,15 @@ ACTION_UNITS: dict[int, tuple[str, tuple[AUComponent, ...]]] = {
         ),
     ),
     12: ("lip corner puller", (AUComponent((61, 291), (0.6, 0.8), 1.0, 0.16),)),
+    14: ("dimpler", (AUComponent((61, 291), (-0.8, 0.2), 1.0, 0.12),)),
     15: ("lip corner depressor", (AUComponent((61, 291), (0.1, -1.0), 1.0, 0.16),)),
+    17: (
+        "chin raiser",
+        (
+            AUComponent((152,), (0.0, 1.0), 1.0, 0.25),
+            AUComponent((17,), (0.0, 1.0), 0.7, 0.14),
+        ),
+    ),
     20: ("lip stretcher", (AUComponent((61, 291), (1.0, -0.1), 1.0, 0.16),)),
     23: (
         "lip tightener",
@@ -118,6 +126,10 @@ EMOTION_AUS: dict[str, tuple[tuple[int, float], ...]] = {
     "anger": ((4, 1.0), (7, 0.7), (23, 0.8)),
     "disgust": ((9, 1.0), (10, 1.0)),
     "fear": ((1, 0.8), (2, 0.8), (4, 0.5), (5, 0.6), (20, 1.0)),
+    # the other classes of CASME II (repression, others) and SAMM (contempt, other)
+    "repression": ((15, 1.0), (17, 0.8), (14, 0.5)),
+    "contempt": ((14, 1.0), (12, 0.5)),
+    "others": ((4, 1.0), (17, 0.5)),
 }
 
 # CAS(ME)^3 / Davison et al. objective classes of the six emotions.
@@ -128,6 +140,9 @@ OBJECTIVE_CLASS: dict[str, str] = {
     "disgust": "IV",
     "sadness": "V",
     "fear": "VI",
+    "repression": "V",
+    "contempt": "VII",
+    "others": "VII",
 }
 
 GENDER_AMPLITUDE = {"female": 1.08, "male": 0.92}  # women's expressions ~17% larger than men's

@@ -25,6 +25,10 @@ import numpy as np
 
 from meflow.errors import MeflowError
 
+# The profiles' time unit: "per frame" means per frame at this rate (1/30 s); clips at other
+# rates are rendered with the same real-time speeds (meflow.synth.render).
+REFERENCE_FPS = 30.0
+
 
 @dataclass(frozen=True)
 class SynthProfile:

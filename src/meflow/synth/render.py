@@ -2,7 +2,9 @@
 
 Each clip is rendered with the nuisances of a profile (:mod:`meflow.synth.profiles`) from its
 own random streams (:func:`clip_rng`), so a clip's frames depend on the seed, its subject and
-its letter only.
+its letter only. Clips are rendered at their own rate: the nuisances keep their real-time
+speeds (the profile's time unit is a frame at REFERENCE_FPS), white per-frame noise and tremor
+keep their size per frame.
 """
 
 from __future__ import annotations
@@ -19,16 +21,20 @@ from meflow.synth.motion import (
     expression_field,
     temporal_profile,
 )
-from meflow.synth.plan import CLIP_LETTERS, ClipPlan
-from meflow.synth.profiles import PROFILES, SynthProfile
+from meflow.synth.plan import ClipPlan, clip_stream
+from meflow.synth.profiles import PROFILES, REFERENCE_FPS, SynthProfile
 
 NOISE_BANK = 16  # sensor-noise frames per clip, drawn in random order (never twice in a row)
+RAMP_FRAMES = 79  # reference frames over which the light ramp grows by its full size (2.6 s)
 
 
-def head_motion(n: int, profile: SynthProfile, rng: np.random.Generator) -> np.ndarray:
+def head_motion(
+    n: int, profile: SynthProfile, rng: np.random.Generator, step: float = 1.0
+) -> np.ndarray:
     """(n, 4) of (tx px, ty px, rotation rad, log scale) per frame: slow drift, roll and scale
-    change (sums of slow sinusoids, zero at frame 0) plus white tremor."""
-    t = np.arange(n, dtype=np.float64)
+    change (sums of slow sinusoids, zero at frame 0) plus white tremor; ``step`` is a frame's
+    length in reference frames (REFERENCE_FPS / fps)."""
+    t = np.arange(n, dtype=np.float64) * step
     out = np.zeros((n, 4))
     peaks = (
         None,
@@ -52,18 +58,19 @@ def head_motion(n: int, profile: SynthProfile, rng: np.random.Generator) -> np.n
 
 
 def skin_motion(
-    n: int, profile: SynthProfile, rng: np.random.Generator, grid: int = 7
+    n: int, profile: SynthProfile, rng: np.random.Generator, grid: int = 7, step: float = 1.0
 ) -> Iterator[np.ndarray | None]:
     """Per frame, a smooth random displacement field (FRAME_SIZE, FRAME_SIZE, 2) float32 px, or
     None when the profile has none: a ``grid`` x ``grid`` lattice of vectors evolving as an AR(1)
-    process with stationary sd ``skin_px``, upsampled bicubically. Frame 0 has none."""
+    process with stationary sd ``skin_px`` (correlation ``skin_rho`` per reference frame, so
+    rho ** step per frame), upsampled bicubically. Frame 0 has none."""
     import cv2
 
     if profile.skin_px <= 0:
         for _ in range(n):
             yield None
         return
-    rho = profile.skin_rho
+    rho = profile.skin_rho**step
     state = np.zeros((grid, grid, 2), np.float32)
     kick = profile.skin_px * math.sqrt(1.0 - rho * rho)
     yield None
@@ -92,7 +99,7 @@ def _head_inverse(pose: np.ndarray) -> np.ndarray:
 
 def clip_rng(seed: int, clip: ClipPlan, stream: int) -> np.random.Generator:
     """The random stream ``stream`` of one clip (depends on the seed, subject and clip only)."""
-    return np.random.default_rng([seed, stream, clip.subject.index, CLIP_LETTERS.index(clip.clip)])
+    return clip_stream(seed, clip.subject.index, clip.stream, stream)
 
 
 def clip_fields(
@@ -142,10 +149,12 @@ def render_clip(
     src_blink = np.ascontiguousarray(blink @ lin.T)
     rng = clip_rng(seed, clip, 3)
     n = clip.frames
-    t = np.arange(n, dtype=np.float64)
-    p = temporal_profile(t, clip.onset, clip.apex, clip.offset)
-    b = blink_profile(t, clip.blink_start) if clip.blink_start is not None else np.zeros(n)
-    pose = head_motion(n, profile, rng)
+    step = REFERENCE_FPS / clip.fps
+    t = np.arange(n, dtype=np.float64) * step  # in reference frames
+    p = temporal_profile(clip.first + np.arange(n), clip.onset, clip.apex, clip.offset)
+    start = clip.blink_start
+    b = blink_profile(t, start * step) if start is not None else np.zeros(n)
+    pose = head_motion(n, profile, rng, step)
     size = (FRAME_SIZE, FRAME_SIZE)
     period = float(rng.uniform(40, 120))
     phase = float(rng.uniform(0, 2 * np.pi))
@@ -156,7 +165,7 @@ def render_clip(
     bank = np.rint(rng.normal(0.0, sigma, size=(NOISE_BANK, *size[::-1], 1)))
     bank = np.ascontiguousarray(np.repeat(bank.astype(np.int16), 3, axis=3))
     picks = (np.cumsum(rng.integers(1, NOISE_BANK, size=n)) % NOISE_BANK).tolist()
-    skin = skin_motion(n, profile, clip_rng(seed, clip, 5))
+    skin = skin_motion(n, profile, clip_rng(seed, clip, 5), step=step)
     source = identity.source()
     xs, ys = np.meshgrid(
         np.arange(FRAME_SIZE, dtype=np.float32), np.arange(FRAME_SIZE, dtype=np.float32)
@@ -184,7 +193,7 @@ def render_clip(
         else:
             img = cv2.warpAffine(source, m, size, flags=flags, borderMode=cv2.BORDER_REFLECT)
         if profile.light_gradient > 0:
-            frac = i / max(n - 1, 1)
+            frac = t[i] / RAMP_FRAMES
             light = float(gain[i]) * (1.0 + frac * (unit @ ramp_end.astype(np.float32)))
             img = np.clip(img * light[..., None], 0, 255).astype(np.uint8)
         else:
