@@ -151,8 +151,14 @@ def row_config(v: Variant) -> ExperimentConfig:
     )
 
 
+# Frames per clip: room for the cache's span (window + 2 x features.margin pairs) around the
+# apex, so that windows moved by up to the margin are cut from real frames, as in a long
+# recording (80-frame clips would be completed with repeated frames at both ends).
+FRAMES = 112
+
+
 def make_data(data: Path, seed: int) -> None:
-    """The realistic benchmark: one subject per distinct face, 10 clips each."""
+    """The realistic benchmark: one subject per distinct face, 10 clips of FRAMES frames each."""
     from meflow.synth.generator import generate
     from meflow.synth.photos import load_face_photos, packaged_photos
 
@@ -162,7 +168,7 @@ def make_data(data: Path, seed: int) -> None:
     for w in warnings:
         print(f"warning: {w}")
     print(f"{len(faces)} distinct faces -> {len(faces)} subjects x 10 clips", flush=True)
-    generate(data, subjects=len(faces), seed=seed, progress=False, faces=faces)
+    generate(data, subjects=len(faces), seed=seed, progress=False, faces=faces, frames=FRAMES)
 
 
 def extraction_config(settings: tuple[str, ...]) -> ExtractConfig:
