@@ -122,6 +122,14 @@ def test_dataset_extraction_writes_a_cache_and_a_rerun_skips_it(
     assert repeated.sum() == 96 - 69 and arrays["valid"][repeated].all()
     assert (arrays["vector"][repeated] == 0).all() and np.isnan(arrays["angle"][repeated]).all()
     assert arrays["onset_apex"].shape == (42, 2) and arrays["onset_apex_valid"].shape == (1,)
+    from meflow.features.windows import place_window
+
+    for f in files:  # every centred window is the window extracted without a margin
+        arrays, meta = load_npz(f)
+        start = place_window(meta["apex"], 0, 69, 64)
+        i = meta["window_index"]
+        np.testing.assert_array_equal(arrays["frames"][i : i + 65], np.arange(start, start + 65))
+        assert meta["window_start"] == start and arrays["onset_apex_valid"].all()
     assert (cache / "subjects.csv").exists()
     table = (cache / "samples.csv").read_text().splitlines()
     assert len(table) == 7 and all(",ok," in line for line in table[1:])

@@ -116,7 +116,7 @@ def test_a_clip_shorter_than_the_span_is_completed_with_its_first_and_last_frame
     two = _sample(200.0, 10, 10, 11, first_frame=10, last_frame=11)
     assert set(span_frames(two, 0, 500, FeatureConfig())[0].tolist()) == {10, 11}
     one = _sample(200.0, 10, 10, 10, first_frame=10, last_frame=10)
-    with pytest.raises(MeflowError, match="only 1 frame .*at least 2"):
+    with pytest.raises(MeflowError, match=r"only 1 frame .*at least 2"):
         span_frames(one, 0, 500, FeatureConfig())
 
 
