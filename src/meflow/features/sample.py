@@ -23,7 +23,7 @@ from meflow.config import ExtractConfig, from_dict
 from meflow.datasets.base import EMOTIONS, Sample
 from meflow.errors import MeflowError
 from meflow.face.regions import N_REGIONS
-from meflow.features.sequence import SequenceExtractor, SequenceFeatures
+from meflow.features.sequence import SequenceExtractor, SequenceFeatures, on_span
 from meflow.features.windows import anchor_frame, pseudo_images, span_frames
 from meflow.io import read_image
 
@@ -137,29 +137,6 @@ def _meta(
         "fps": sample.fps,  # the recording's rate; frames were taken at features.fps
         "features_fps": cfg.features.fps,
     }
-
-
-def on_span(feats: SequenceFeatures, taken: np.ndarray) -> SequenceFeatures:
-    """The features of the span's frames ``taken`` (non-decreasing frame numbers) from
-    ``feats``, those of its distinct frames in order: a pair that repeats a frame is a valid
-    pair without motion where the frame has a face (as ``meflow predict`` makes them)."""
-    repeated = taken[1:] == taken[:-1]
-    frame = np.cumsum(np.r_[True, ~repeated]) - 1  # each span frame's distinct frame
-    pairs = max(feats.valid.shape[0], 1)
-    # a repeated frame's pair takes its regions (pixels or none) from the next or last pair
-    pair = np.minimum(frame[:-1], pairs - 1)
-    valid = np.where(repeated, feats.frame_valid[frame[:-1]], feats.valid[pair])
-    out = SequenceFeatures(
-        feats.angle[pair].copy(),
-        feats.magnitude[pair].copy(),
-        valid,
-        feats.frame_valid[frame],
-        feats.timings,
-        feats.vector[pair].copy(),
-        feats.main[pair].copy(),
-    )
-    out.without_motion(repeated)
-    return out
 
 
 def _span_features(
