@@ -101,7 +101,8 @@ class FeatureConfig:
     fps: float = 30.0
     # frame pairs extracted before and after the anchor-centred window (at fps), so that
     # windows moved by up to +-margin pairs can be cut from the cache without re-extraction;
-    # the centred window is the same as without a margin (features.featureset.FeatureSet.batch)
+    # the centred window is the same as without a margin (features.featureset.FeatureSet.batch).
+    # None with flow.reference=first (its flow is from the window's first frame)
     margin: int = 16
     # px per frame pair in the face crop: a region whose mean flow vector is shorter has no
     # direction in the pseudo-images (grey 0, as for no flow and no pixels); 0 keeps all

@@ -11,6 +11,7 @@ import pytest
 
 from meflow.cli import main
 from meflow.config import ExtractConfig, TrainConfig, override
+from meflow.datasets.base import Sample
 from meflow.features.cache import load_npz
 from meflow.features.featureset import FeatureSet, load_features
 
@@ -129,9 +130,7 @@ def moving_face(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def _sample(folder: Path, onset: int, apex: int) -> object:
-    from meflow.datasets.base import Sample
-
+def _sample(folder: Path, onset: int, apex: int) -> Sample:
     return Sample("t", "s1", "c", onset, apex, 19, "happiness", folder, "{n}.png", 0, 19, fps=30.0)
 
 
@@ -141,7 +140,7 @@ def test_onset_to_apex_flow_points_the_way_the_face_moves(moving_face: Path) -> 
 
     cfg = override(ExtractConfig(), ["flow.motion_compensation=none"])
     extractor = SequenceExtractor(cfg, threaded=False)
-    out = compute_sample(extractor, _sample(moving_face, 2, 10))  # type: ignore[arg-type]
+    out = compute_sample(extractor, _sample(moving_face, 2, 10))
     assert out.arrays is not None, out.result.reason
     oa, oa_valid = out.arrays["onset_apex"], out.arrays["onset_apex_valid"]
     assert oa.shape == (42, 2) and oa.dtype == np.float32 and oa_valid.tolist() == [True]
@@ -152,7 +151,7 @@ def test_onset_to_apex_flow_points_the_way_the_face_moves(moving_face: Path) -> 
     length = np.hypot(oa[:, 0], oa[:, 1])
     pair = np.hypot(out.arrays["vector"][..., 0], out.arrays["vector"][..., 1])
     assert np.nanmedian(length) > 4 * np.nanmax(pair)
-    same = compute_sample(extractor, _sample(moving_face, 10, 10))  # type: ignore[arg-type]
+    same = compute_sample(extractor, _sample(moving_face, 10, 10))
     assert same.arrays is not None and same.arrays["onset_apex_valid"].tolist() == [False]
     assert np.isnan(same.arrays["onset_apex"]).all()
 
@@ -212,3 +211,25 @@ def test_featureset_cuts_each_samples_window_moved_by_a_shift() -> None:
     sub = feats.subset(np.array([False, True, True]))
     assert sub.window_index.tolist() == [1, 0] and sub.onset_apex.shape == (2, 42, 2)
     np.testing.assert_array_equal(sub.batch()["vector"], centred["vector"][1:])
+
+
+def test_flow_from_the_first_frame_keeps_its_reference_in_a_completed_window(
+    moving_face: Path,
+) -> None:
+    from meflow.features.sample import compute_sample
+    from meflow.features.sequence import SequenceExtractor
+
+    cfg = override(ExtractConfig(), ["flow.motion_compensation=none", "flow.reference=first"])
+    out = compute_sample(SequenceExtractor(cfg, threaded=False), _sample(moving_face, 2, 10))
+    assert out.arrays is not None and out.meta is not None, out.result.reason
+    taken, vector = out.arrays["frames"], out.arrays["vector"]
+    # no margin: every pair is the flow from the window's first frame (frame 0, repeated)
+    assert taken.shape == (65,) and out.meta["window_index"] == 0 and taken[32] == 10
+    length = np.nanmedian(np.hypot(vector[..., 0], vector[..., 1]), axis=1)  # (pairs,)
+    second = taken[1:]
+    assert out.arrays["valid"].all() and (length[second == 0] == 0).all()
+    # then the displacement to each pair's second frame: n frames' motion (while the flow can
+    # follow it: lk-dense saturates past about 15 px), and kept at the last frame
+    moved = np.array([np.mean(length[second == n]) for n in range(1, 11)])
+    np.testing.assert_allclose(moved, moved[0] * np.arange(1, 11), rtol=0.1)
+    np.testing.assert_array_equal(vector[second == 19][0], vector[second == 19][-1])

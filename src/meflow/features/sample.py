@@ -8,6 +8,7 @@ hands it to every task of that worker (``compute_task``).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import time
@@ -115,7 +116,10 @@ def _span(sample: Sample, cfg: ExtractConfig) -> tuple[np.ndarray, int]:
     if not numbers:
         raise MeflowError(f"frames folder {sample.frames_dir} holds no frame images")
     _check_anchor(sample, numbers[0], numbers[-1], cfg.features.anchor)
-    return span_frames(sample, numbers[0], numbers[-1], cfg.features)
+    f = cfg.features
+    if cfg.flow.reference == "first":  # every pair's flow is from the window's first frame
+        f = dataclasses.replace(f, margin=0)
+    return span_frames(sample, numbers[0], numbers[-1], f)
 
 
 def _meta(
@@ -158,7 +162,7 @@ def _span_features(
         raise MeflowError(f"only one frame ({int(taken[0])}); optical flow needs at least 2")
     feats = extractor.run(lambda: distinct, name=sample.sample_id)
     feats.timings["decode"] += decode
-    span = on_span(feats, taken)
+    span = on_span(feats, taken, extractor.cfg.flow.reference == "first")
     if not span.valid.any():
         raise MeflowError("no valid frame pair in the window (face not found or frames unreadable)")
     return span, images, len(distinct)
