@@ -280,13 +280,26 @@ def _folder(path: Path, n: int) -> Path:
     return path
 
 
-def test_short_video_is_refused(model_path: Path, tmp_path: Path) -> None:
-    short = _folder(tmp_path / "short", 40)
-    with pytest.raises(MeflowError, match=r"short: too short for one window: 40 frames.*65"):
-        predict_video(short, model_path, tmp_path / "o")
-    # 100 frames at 90 fps are 34 frames at the training rate
-    with pytest.raises(MeflowError, match="100 frames at 90 fps, 34 at the training rate"):
-        predict_video(_folder(tmp_path / "fast", 100), model_path, None, fps=90.0)
+def test_a_short_video_makes_one_completed_window_and_one_frame_is_refused(
+    shared_data: Path, model_path: Path, tmp_path: Path
+) -> None:
+    import cv2
+
+    from meflow.io import open_frames
+
+    video = shared_file(shared_data, "videos/single_face.mp4")
+    short = tmp_path / "short"
+    short.mkdir()
+    for i, frame in open_frames(video):
+        if i < 30:  # 1 s of the face: fewer than a window's 65 frames
+            cv2.imwrite(str(short / f"{i:03d}.png"), frame)
+    result = predict_video(short, model_path, None)
+    [window] = result.windows
+    assert window.valid and np.isfinite(window.probabilities).all()
+    assert (window.start_frame, window.end_frame) == (0, 29)  # the video's own frames
+    assert result.used_frames == 65 and any("repeated 17 times" in n for n in result.notes)
+    with pytest.raises(MeflowError, match=r"one: too short: 1 frames.*at least 2"):
+        predict_video(_folder(tmp_path / "one", 1), model_path, tmp_path / "o")
 
 
 def test_one_bad_input_does_not_stop_the_others(

@@ -99,6 +99,11 @@ class FeatureConfig:
     # that a window spans the same time on every dataset: 64 pairs = 2.13 s at 30 fps (the
     # paper's CAS(ME)^3); CASME II and SAMM record at 200
     fps: float = 30.0
+    # frame pairs extracted before and after the anchor-centred window (at fps), so that
+    # windows moved by up to +-margin pairs can be cut from the cache without re-extraction;
+    # the centred window is the same as without a margin (features.featureset.FeatureSet.batch).
+    # None with flow.reference=first (its flow is from the window's first frame)
+    margin: int = 16
     # px per frame pair in the face crop: a region whose mean flow vector is shorter has no
     # direction in the pseudo-images (grey 0, as for no flow and no pixels); 0 keeps all
     noise_floor: float = 0.1  # measured: docs/variants.md (the paper preset: 0)
@@ -111,6 +116,7 @@ class FeatureConfig:
         _check_range("features", "sectors", self.sectors, 2, 256)
         _check_range("features", "window", self.window, 2, 4096)
         _check_range("features", "fps", self.fps, 1.0, 10000.0)
+        _check_range("features", "margin", self.margin, 0, 4096)
         _check_range("features", "noise_floor", self.noise_floor, 0.0, 100.0)
 
 

@@ -22,7 +22,9 @@ Rules (see docs/predict.md):
 - validity: a window is valid when at least ``min_valid`` (the model's train.min_valid, 0.9)
   of its 64 frame pairs are valid (both frames read, a face in both). An invalid window still
   gets a row, with empty (NaN) probabilities and no top class.
-- short videos: fewer than 65 frames (after resampling) are refused: no window fits.
+- short videos: fewer than 65 frames (after resampling) make one window, completed by repeating
+  the first frame before them and the last after them (pairs without motion, as a slow video's
+  repeated frames); only a video of fewer than 2 frames is refused.
 - windows start every ``stride`` frame pairs; when the last one does not reach the end of the
   video, one more window aligned with the end is added, so the whole video is covered.
 """
@@ -133,8 +135,8 @@ def predict_video(
     (``name`` defaults to the file's stem or the folder's name); None writes nothing.
     ``fps`` overrides the source's frame rate (a frame folder is taken as 30 fps otherwise).
     ``extractor`` is a SequenceExtractor with the model's settings, to reuse across videos.
-    Raises MeflowError for an unreadable source, a video without any face, one too short
-    for a window, or one slower than the training data.
+    Raises MeflowError for an unreadable source, a video without any face, one of fewer than
+    2 frames, or one slower than the training data.
     """
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
@@ -222,8 +224,8 @@ def _open_video(src_path: Path, fps: float | None, loaded: LoadedModel) -> _Vide
         # the container's count and mean rate: exact for constant-rate files, and a failure
         # here saves the whole landmark and flow pass
         expected = math.floor((declared - 1) / src_fps * rate + 1e-6) + 1
-        if expected < need:
-            raise MeflowError(_too_short(src_path, expected, declared, need, src_fps, rate))
+        if expected < 2:
+            raise MeflowError(_too_short(src_path, expected, declared, src_fps, rate))
     return _Video(src_path, source, fps, src_fps, model_fps, rate, declared, need)
 
 
@@ -259,8 +261,21 @@ def _features(
             f"only {decoded} of the {declared} frames the file declares could be decoded "
             "(truncated file?)"
         )
-    if used < video.need:
-        raise MeflowError(_too_short(video.path, used, decoded, video.need, video.src_fps, rate))
+    if used < 2:
+        raise MeflowError(_too_short(video.path, used, decoded, video.src_fps, rate))
+    if used < video.need:  # one window: the first and last frames repeated around the video
+        before = (video.need - used) // 2
+        after = video.need - used - before
+        order = np.r_[np.zeros(before, np.int64), np.arange(used), np.full(after, used - 1)]
+        from meflow.features.sequence import on_span  # imports cv2: deferred
+
+        feats = on_span(feats, order)
+        src_idx, src_time = src_idx[order], src_time[order]
+        notes.append(
+            f"{used} frames at {rate:g} fps are fewer than a window's {video.need}: its first "
+            f"frame is repeated {before} times before them and its last "
+            f"{after} times after them (pairs without motion)"
+        )
     return feats, src_idx, src_time, notes
 
 
@@ -375,9 +390,8 @@ def _windows(
     return windows
 
 
-def _too_short(path: Path, usable: int, frames: int, need: int, fps: float, rate: float) -> str:
+def _too_short(path: Path, usable: int, frames: int, fps: float, rate: float) -> str:
     after = "" if usable == frames else f", {usable} at the training rate of {rate:g} fps"
     return (
-        f"{path}: too short for one window: {frames} frames at {fps:g} fps{after}; a window "
-        f"needs {need} consecutive frames ({(need - 1) / rate:.2f} s at {rate:g} fps)"
+        f"{path}: too short: {frames} frames at {fps:g} fps{after}; optical flow needs at least 2"
     )

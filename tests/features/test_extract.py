@@ -102,8 +102,9 @@ def test_dataset_extraction_writes_a_cache_and_a_rerun_skips_it(
     files = sorted((cache / "samples").glob("*.npz"))
     assert len(files) == 6
     arrays, meta = load_npz(files[0])
+    # the span: the 64-pair window and 16 pairs (features.margin) on each side
     assert (
-        arrays["pseudo_discrete"].shape == (42, 64) and arrays["pseudo_discrete"].dtype == np.uint8
+        arrays["pseudo_discrete"].shape == (42, 96) and arrays["pseudo_discrete"].dtype == np.uint8
     )
     from meflow.features.discretise import sector_levels
 
@@ -111,8 +112,24 @@ def test_dataset_extraction_writes_a_cache_and_a_rerun_skips_it(
     disc, cont = arrays["pseudo_discrete"], arrays["pseudo_continuous"]
     assert ((disc == 0) == (cont == 0)).all()
     assert (disc <= cont).all() and (cont <= disc.astype(int) + 32).all()
-    assert arrays["frames"].shape == (65,)
+    assert arrays["frames"].shape == (97,) and arrays["valid"].shape == (96,)
     assert meta["apex"] - meta["window_start"] == 32  # centred on the apex
+    assert arrays["frames"][meta["window_index"]] == meta["window_start"]
+    # 70 frames hold the window but not the whole span: its ends repeat the first and last
+    frames = arrays["frames"]
+    assert frames[0] == 0 and frames[-1] == 69 and (np.diff(frames) >= 0).all()
+    repeated = frames[1:] == frames[:-1]
+    assert repeated.sum() == 96 - 69 and arrays["valid"][repeated].all()
+    assert (arrays["vector"][repeated] == 0).all() and np.isnan(arrays["angle"][repeated]).all()
+    assert arrays["onset_apex"].shape == (42, 2) and arrays["onset_apex_valid"].shape == (1,)
+    from meflow.features.windows import place_window
+
+    for f in files:  # every centred window is the window extracted without a margin
+        arrays, meta = load_npz(f)
+        start = place_window(meta["apex"], 0, 69, 64)
+        i = meta["window_index"]
+        np.testing.assert_array_equal(arrays["frames"][i : i + 65], np.arange(start, start + 65))
+        assert meta["window_start"] == start and arrays["onset_apex_valid"].all()
     assert (cache / "subjects.csv").exists()
     table = (cache / "samples.csv").read_text().splitlines()
     assert len(table) == 7 and all(",ok," in line for line in table[1:])

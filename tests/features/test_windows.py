@@ -95,12 +95,53 @@ def test_a_200_fps_clip_is_brought_to_30_fps_by_the_nearest_frame_in_time() -> N
     assert late[-1] == 2000 and late[0] == pytest.approx(2000 - 64 * 200 / 30, abs=1)
 
 
-def test_a_clip_shorter_than_the_window_span_is_refused_with_the_times() -> None:
+def test_a_clip_shorter_than_the_span_is_completed_with_its_first_and_last_frames() -> None:
     from meflow.config import FeatureConfig
-    from meflow.features.windows import window_frames
+    from meflow.features.windows import span_frames, window_frames
 
-    short = _sample(200.0, 10, 40, 90, first_frame=10, last_frame=90)  # 0.4 s, CASME II-like
-    with pytest.raises(MeflowError, match=r"0\.41 s at 200 fps.*spans 2\.13 s"):
-        window_frames(short, 0, 500, FeatureConfig())
-    fine = window_frames(short, 0, 500, FeatureConfig(fps=200.0))  # at the native rate
-    np.testing.assert_array_equal(fine, np.arange(10, 75))
+    # 24 frames at 200 fps (CASME II's shortest clips): 0.12 s, the span 3.2 s at 30 fps
+    short = _sample(200.0, 10, 20, 33, first_frame=10, last_frame=33)
+    frames, index = span_frames(short, 0, 500, FeatureConfig())
+    assert frames.shape == (97,) and index == 16  # the window stays centred on the apex
+    assert frames[index + 32] == 20
+    distinct = np.unique(frames)
+    assert distinct[0] == 10 and distinct[-1] == 33  # first and last frames, repeated
+    np.testing.assert_array_equal(distinct, [10, 14, 20, 27, 33])  # every 6.67 frames
+    assert (frames[: index + 31] == 10).all() and (frames[index + 35 :] == 33).all()
+    # at the native rate: every frame, the rest repeats
+    frames, index = span_frames(short, 0, 500, FeatureConfig(fps=200.0))
+    np.testing.assert_array_equal(np.unique(frames), np.arange(10, 34))
+    assert frames[index + 32] == 20 and (np.diff(frames) >= 0).all()
+    assert window_frames(short, 0, 500, FeatureConfig(fps=200.0))[32] == 20
+    two = _sample(200.0, 10, 10, 11, first_frame=10, last_frame=11)
+    assert set(span_frames(two, 0, 500, FeatureConfig())[0].tolist()) == {10, 11}
+    one = _sample(200.0, 10, 10, 10, first_frame=10, last_frame=10)
+    with pytest.raises(MeflowError, match=r"only 1 frame .*at least 2"):
+        span_frames(one, 0, 500, FeatureConfig())
+
+
+def test_the_span_holds_the_centred_window_and_margins_on_its_time_grid() -> None:
+    from meflow.config import FeatureConfig
+    from meflow.features.windows import span_frames
+
+    for fps, apex, last in ((30.0, 600, 1000), (200.0, 1500, 3000)):
+        cfg = FeatureConfig()
+        frames, index = span_frames(_sample(fps, 500, apex, 1600), 0, last, cfg)
+        assert index == 16 and frames.shape == (97,)
+        step = fps / 30.0
+        # step k from the window's first frame takes the frame nearest k / 30 s from it
+        np.testing.assert_allclose(
+            frames - frames[16], (np.arange(97) - 16) * step, atol=0.5 + 1e-9
+        )
+        # the window inside it is the window without a margin
+        alone = span_frames(_sample(fps, 500, apex, 1600), 0, last, FeatureConfig(margin=0))
+        assert alone[1] == 0
+        np.testing.assert_array_equal(frames[16:81], alone[0])
+    # at a recording's edges the span moves inside it and the window does not move with it
+    cfg = FeatureConfig()
+    early, i = span_frames(_sample(30.0, 0, 40, 60), 0, 1000, cfg)
+    np.testing.assert_array_equal(early, np.arange(97))
+    assert i == 8  # the window 8..72 centred on 40: only 8 pairs before it
+    late, i = span_frames(_sample(30.0, 900, 980, 990), 0, 1000, cfg)
+    np.testing.assert_array_equal(late, np.arange(904, 1001))
+    assert i == 32 and late[i] == 1000 - 64  # the window at the end, as without a margin

@@ -16,6 +16,7 @@ from conftest import shared_file
 from meflow.cli import main
 from meflow.datasets import load_dataset
 from meflow.errors import LabelFileError
+from meflow.features.cache import load_npz
 from meflow.features.extract import extract_dataset
 from reliability._helpers import one_line_error, small_config
 
@@ -154,15 +155,29 @@ def test_onset_beyond_the_last_frame_is_a_recorded_failure(
     assert row["status"] == "failed" and "outside the frames" in row["reason"]
 
 
-def test_clip_shorter_than_a_window_is_a_recorded_failure(synth_copy: Path, tmp_path: Path) -> None:
+def test_clip_shorter_than_a_window_is_completed_and_one_frame_is_a_recorded_failure(
+    synth_copy: Path, tmp_path: Path
+) -> None:
     s = _samples(synth_copy)[0]
-    for f in s.frames_dir.glob("*.jpg"):  # keep 10 frames around the apex, nothing beside them
+    for f in s.frames_dir.glob("*.jpg"):  # keep 11 frames around the apex, nothing beside them
         if abs(int(f.stem) - s.apex) > 5:
             f.unlink()
     summary = extract_dataset([s], tmp_path / "cache", small_config(), progress=False)
+    assert summary.extracted == 1 and not summary.failed
+    [npz] = (tmp_path / "cache" / "samples").glob("*.npz")
+    arrays, meta = load_npz(npz)
+    frames, i = arrays["frames"], meta["window_index"]
+    assert frames[i + 8] == s.apex  # the 16-pair window stays centred on the apex
+    assert frames.min() == s.apex - 5 and frames.max() == s.apex + 5
+    repeated = frames[1:] == frames[:-1]  # the first and last frames repeated: no motion
+    assert repeated.sum() == len(repeated) - 10 and (arrays["vector"][repeated] == 0).all()
+    for f in s.frames_dir.glob("*.jpg"):
+        if int(f.stem) != s.apex:
+            f.unlink()
+    summary = extract_dataset([s], tmp_path / "one", small_config(), progress=False)
     [(_, reason)] = summary.failed
-    assert "a window needs 17" in reason
-    assert _table(tmp_path / "cache")[s.sample_id]["status"] == "failed"
+    assert "only 1 frame" in reason and "at least 2" in reason
+    assert _table(tmp_path / "one")[s.sample_id]["status"] == "failed"
 
 
 def test_missing_empty_and_corrupt_frames_are_named_and_listed_frames_never_read(

@@ -179,15 +179,15 @@ def _run_dataset(args: argparse.Namespace, cfg: ExtractConfig) -> int:
 
 def _dataset_figure(out: Path) -> None:
     from meflow.features.cache import load_npz
+    from meflow.features.featureset import window_of
     from meflow.features.figures import plot_pseudo_image
 
     files = sorted((out / "samples").glob("*.npz"))
     if files:
         arrays, meta = load_npz(files[0])
         png = out / "pseudo_image.png"
-        plot_pseudo_image(
-            arrays["pseudo_discrete"], png, title=f"{meta['sample_id']} ({meta['emotion']})"
-        )
+        centred = window_of(arrays["pseudo_discrete"].T, meta).T  # the span's centred window
+        plot_pseudo_image(centred, png, title=f"{meta['sample_id']} ({meta['emotion']})")
         print(f"figure: {png}")
 
 

@@ -47,8 +47,13 @@ class LocalExecutor(Executor):
             return
         if self.workers <= 1 or len(tasks) <= 1:
             state = context if setup is None else setup(context, True)
-            for i, task in enumerate(tasks):
-                yield i, fn(state, task)
+            try:
+                for i, task in enumerate(tasks):
+                    yield i, fn(state, task)
+            finally:  # a state made here with resources (an extractor's kept graph) ends here
+                close = getattr(state, "close", None) if setup is not None else None
+                if close is not None:
+                    close()
             return
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed

@@ -9,8 +9,11 @@ from meflow.features.pooling import AVERAGES, flow_angle, pool_regions, wrap_ang
 # files record it; a cache is extended and a model applied only by a meflow of the same
 # version. Files written before it was recorded are version 1. Version 2: the face crop keeps
 # the aspect ratio, grey 0 means no direction (1..255 directions), regions' mean vectors and
-# main-direction (MDMO) vectors are stored, clips are brought to features.fps.
-FEATURES_VERSION = 2
+# main-direction (MDMO) vectors are stored, clips are brought to features.fps. Version 3: a
+# sample holds the span of its window and features.margin pairs on each side (extracted in one
+# pass: other landmark tracking), a clip shorter than it is completed with pairs without motion
+# (valid, no longer invalid), and the onset-to-apex flow is stored.
+FEATURES_VERSION = 3
 
 __all__ = [
     "AVERAGES",

@@ -33,6 +33,7 @@ from meflow.errors import MeflowError
 from meflow.execution import Executor, LocalExecutor
 from meflow.features import FEATURES_VERSION
 from meflow.features.cache import atomic_write_text, ensure_writable, load_npz, save_npz
+from meflow.features.featureset import window_of
 from meflow.features.sample import (
     SampleOutput,
     SampleResult,
@@ -158,7 +159,7 @@ def write_table(out: Path, samples: Sequence[Sample]) -> list[dict[str, Any]]:
                 if missing
                 else "",
                 window_start=meta.get("window_start", ""),
-                valid_pairs=int(arrays["valid"].sum()),
+                valid_pairs=int(window_of(arrays["valid"], meta).sum()),
             )
         elif failed.exists():
             row.update(status="failed", reason=json.loads(failed.read_text())["reason"])

@@ -1,5 +1,6 @@
 """Reading a feature cache for training: its manifest, and its finished six-class samples as
-a FeatureSet (pseudo-images and per-pair series). ``features.extract`` writes caches."""
+a FeatureSet (per-pair series and pseudo-images over each sample's span, windows cut from
+them). ``features.extract`` writes caches."""
 
 from __future__ import annotations
 
@@ -13,47 +14,94 @@ import numpy as np
 
 from meflow.datasets.base import EMOTIONS
 from meflow.errors import MeflowError
+from meflow.face.regions import N_REGIONS
 from meflow.features import FEATURES_VERSION
 from meflow.features.cache import load_npz
 
-# the per-pair arrays of a cache sample that FeatureSet stacks (besides the pseudo-images)
+# the per-pair arrays of a cache sample that FeatureSet stacks, pairs first; the pseudo-images
+# (regions x pairs) have the pairs last
 SERIES = ("angle", "magnitude", "vector", "main", "valid")
+IMAGES = ("pseudo_discrete", "pseudo_continuous")
+
+
+def window_of(per_pair: np.ndarray, meta: dict[str, Any]) -> np.ndarray:
+    """The anchor-centred window's part of a cache sample's per-pair array (pairs first)."""
+    index = int(meta.get("window_index", 0))
+    return per_pair[index : index + int(meta.get("window", len(per_pair)))]
+
+
+def _cut(a: np.ndarray, first: np.ndarray, window: int, axis: int) -> np.ndarray:
+    """(N, ..., W, ...): for each sample n, the ``window`` pairs of ``a`` (pairs on ``axis``)
+    from ``first[n]`` on."""
+    if len(first) and (first == first[0]).all():
+        f = int(first[0])
+        return np.ascontiguousarray(a[(slice(None),) * axis + (slice(f, f + window),)])
+    idx = first[:, None] + np.arange(window)  # (N, W)
+    shape = [len(a)] + [1] * (a.ndim - 1)
+    shape[axis] = window
+    return np.take_along_axis(a, idx.reshape(shape), axis=axis)
 
 
 @dataclass
 class FeatureSet:
-    """A cache's finished samples, ready for training: pseudo-images and per-pair series."""
+    """A cache's finished samples, ready for training: per-pair series over each sample's span
+    (the centred window and ``margin`` pairs on each side), from which windows are cut."""
 
-    discrete: np.ndarray  # (N, 42, 64) uint8
-    continuous: np.ndarray  # (N, 42, 64) uint8
     labels: np.ndarray  # (N,) int index into classes
     subjects: np.ndarray  # (N,) str
     sample_ids: list[str]
     extract: dict[str, Any]
     skipped: list[tuple[str, str]]
     features_version: int = 1  # of the cache (meflow.features.FEATURES_VERSION)
-    # SERIES stacked: angle, magnitude (N, 64, 42), vector, main (N, 64, 42, 2), valid (N, 64),
-    # and expression (N, 64): the pairs inside the labelled onset..offset
+    # over the span of S pairs: SERIES stacked, angle, magnitude (N, S, 42), vector, main
+    # (N, S, 42, 2), valid (N, S), expression (N, S) (the pairs inside the labelled
+    # onset..offset), and IMAGES, the pseudo-images (N, 42, S) uint8
     series: dict[str, np.ndarray] = field(default_factory=dict)
     clips: list[str] = field(default_factory=list)  # (N,) the clip of each sample
+    window: int = 64  # W, pairs of a window (features.window)
+    # (N,) int: the first pair of each sample's anchor-centred window in its span
+    window_index: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # (N, 42, 2) float32: each region's mean flow from the onset to the apex frame (NaN: none)
+    onset_apex: np.ndarray = field(default_factory=lambda: np.zeros((0, 42, 2), np.float32))
+    onset_apex_valid: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (N,)
     classes: tuple[str, ...] = EMOTIONS  # the class of each label index (a protocol's own)
 
+    @property
+    def span(self) -> int:
+        """S, the pairs stored per sample."""
+        return int(self.series["valid"].shape[1])
+
+    def _window(self, key: str, shift: int = 0) -> np.ndarray:
+        first = np.clip(self.window_index + shift, 0, self.span - self.window)
+        return _cut(self.series[key], first, self.window, 2 if key in IMAGES else 1)
+
+    @property
+    def discrete(self) -> np.ndarray:
+        """(N, 42, W) uint8: the discretised pseudo-images of the centred windows."""
+        return self._window("pseudo_discrete")
+
+    @property
+    def continuous(self) -> np.ndarray:
+        """(N, 42, W) uint8: the continuous pseudo-images of the centred windows."""
+        return self._window("pseudo_continuous")
+
     def images(self, angle: str) -> np.ndarray:
+        """The centred windows' pseudo-images of ``angle`` ('discrete' or 'continuous')."""
         return self.discrete if angle == "discrete" else self.continuous
 
-    def batch(self) -> dict[str, np.ndarray]:
-        """The samples as a batch of windows for ``features.inputs.build_input``."""
+    def batch(self, shift: int = 0) -> dict[str, np.ndarray]:
+        """The samples as a batch of windows for ``features.inputs.build_input``: each the W
+        pairs from its centred window's first pair + ``shift`` (kept inside its span), with
+        the onset-to-apex flow (``onset_apex``, ``onset_apex_valid``)."""
         return {
-            "pseudo_discrete": self.discrete,
-            "pseudo_continuous": self.continuous,
-            **self.series,
+            **{k: self._window(k, shift) for k in self.series},
+            "onset_apex": self.onset_apex,
+            "onset_apex_valid": self.onset_apex_valid,
         }
 
     def subset(self, mask: np.ndarray) -> FeatureSet:
         idx = np.flatnonzero(mask)
         return FeatureSet(
-            self.discrete[idx],
-            self.continuous[idx],
             self.labels[idx],
             self.subjects[idx],
             [self.sample_ids[i] for i in idx],
@@ -62,6 +110,10 @@ class FeatureSet:
             self.features_version,
             {k: v[idx] for k, v in self.series.items()},
             [self.clips[i] for i in idx] if self.clips else [],
+            self.window,
+            self.window_index[idx],
+            self.onset_apex[idx],
+            self.onset_apex_valid[idx],
             self.classes,
         )
 
@@ -94,7 +146,8 @@ def load_features(
     classes: tuple[str, ...] = EMOTIONS,
     relabel: Callable[[dict[str, Any]], int] | None = None,
 ) -> FeatureSet:
-    """Reads a cache's finished samples of ``classes`` (at least ``min_valid`` valid pairs).
+    """Reads a cache's finished samples of ``classes`` (at least ``min_valid`` valid pairs in
+    the centred window).
 
     Without ``relabel`` a sample's label is the cache's six-class one; with it, the label is
     ``relabel(meta)`` (an index into ``classes``, -1 leaves the sample out), as a protocol
@@ -103,8 +156,10 @@ def load_features(
     cache = Path(cache)
     doc = read_manifest(cache)
     extract = doc["extract"]
-    disc, cont, labels, subjects, ids, clips, skipped = [], [], [], [], [], [], []
-    series: dict[str, list[np.ndarray]] = {k: [] for k in (*SERIES, "expression")}
+    labels, subjects, ids, clips, skipped, first = [], [], [], [], [], []
+    series: dict[str, list[np.ndarray]] = {k: [] for k in (*IMAGES, *SERIES, "expression")}
+    oa: list[np.ndarray] = []
+    oa_valid: list[bool] = []
     for f in sorted((cache / "samples").glob("*.npz")):
         arrays, meta = load_npz(f)
         sid = meta.get("sample_id", f.stem)
@@ -113,16 +168,17 @@ def load_features(
             what = "the six classes" if relabel is None else f"the classes {', '.join(classes)}"
             skipped.append((sid, f"emotion {meta.get('emotion')!r} is not one of {what}"))
             continue
-        frac = float(arrays["valid"].mean())
+        frac = float(window_of(arrays["valid"], meta).mean())
         if frac < min_valid - 1e-12:
             skipped.append((sid, f"only {frac:.0%} valid frame pairs (train.min_valid)"))
             continue
-        disc.append(arrays["pseudo_discrete"])
-        cont.append(arrays["pseudo_continuous"])
-        for k in SERIES:
+        for k in (*IMAGES, *SERIES):
             series[k].append(arrays[k])
         fr = arrays["frames"]  # the expression's pairs: inside onset..offset
         series["expression"].append((fr[:-1] >= meta["onset"]) & (fr[1:] <= meta["offset"]))
+        oa.append(arrays.get("onset_apex", np.zeros((N_REGIONS, 2), np.float32)))
+        oa_valid.append(bool(arrays.get("onset_apex_valid", np.zeros(1, bool))[0]))
+        first.append(int(meta.get("window_index", 0)))
         labels.append(label)
         subjects.append(str(meta["subject"]))
         clips.append(str(meta.get("clip", "")))
@@ -130,8 +186,6 @@ def load_features(
     if not ids:
         raise MeflowError(f"{cache}: no finished samples of the classes {', '.join(classes)}")
     return FeatureSet(
-        np.stack(disc),
-        np.stack(cont),
         np.array(labels),
         np.array(subjects),
         ids,
@@ -140,5 +194,9 @@ def load_features(
         int(doc.get("features_version", 1)),
         {k: np.stack(v) for k, v in series.items()},
         clips,
+        int(extract["features"]["window"]),
+        np.array(first, dtype=np.int64),
+        np.stack(oa).astype(np.float32),
+        np.array(oa_valid, dtype=bool),
         tuple(classes),
     )

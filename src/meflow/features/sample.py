@@ -1,5 +1,6 @@
-"""One dataset sample's features, computed in a worker: the frames of its window -> the arrays
-and meta of its cache file (the driver writes them: ``features.extract``).
+"""One dataset sample's features, computed in a worker: the frames of its span (the window and
+its margins) and its onset and apex frames -> the arrays and meta of its cache file (the driver
+writes them: ``features.extract``).
 
 The executor keeps one SequenceExtractor per worker process (``start_worker``, its state) and
 hands it to every task of that worker (``compute_task``).
@@ -7,6 +8,7 @@ hands it to every task of that worker (``compute_task``).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import time
@@ -21,8 +23,9 @@ import numpy as np
 from meflow.config import ExtractConfig, from_dict
 from meflow.datasets.base import EMOTIONS, Sample
 from meflow.errors import MeflowError
-from meflow.features.sequence import SequenceExtractor, SequenceFeatures
-from meflow.features.windows import anchor_frame, pseudo_images, window_frames
+from meflow.face.regions import N_REGIONS
+from meflow.features.sequence import SequenceExtractor, SequenceFeatures, on_span
+from meflow.features.windows import anchor_frame, pseudo_images, span_frames
 from meflow.io import read_image
 
 
@@ -54,8 +57,10 @@ def start_worker(cfg_dict: dict[str, Any], alone: bool) -> SequenceExtractor:
     import cv2
 
     cv2.setNumThreads(1)
-    # With several workers each one already has a core: no landmark thread.
-    return SequenceExtractor(from_dict(ExtractConfig, cfg_dict), threaded=alone)
+    # With several workers each one already has a core: no landmark thread. The MediaPipe graph
+    # is kept from one sequence to the next (reset in between: the same landmarks as a new one),
+    # which saves its start-up twice a sample (the span, then onset and apex).
+    return SequenceExtractor(from_dict(ExtractConfig, cfg_dict), threaded=alone, keep_warm=True)
 
 
 def compute_task(extractor: SequenceExtractor, sample: Sample) -> SampleOutput:
@@ -78,17 +83,12 @@ def _frame_numbers(folder: Path) -> list[int]:
     return sorted(nums)
 
 
-def _read_window(
-    sample: Sample, numbers: Sequence[int]
-) -> tuple[list[np.ndarray | None], list[int]]:
-    frames: list[np.ndarray | None] = []
-    missing = []
-    for n in numbers:
-        img = None if n in sample.bad_frames else read_image(sample.frame_path(n))
-        if img is None:
-            missing.append(n)
-        frames.append(img)
-    return frames, missing
+def _read_frames(sample: Sample, numbers: Sequence[int]) -> dict[int, np.ndarray | None]:
+    """Each frame of ``numbers``, read once (None: missing, unreadable or damaged)."""
+    return {
+        n: None if n in sample.bad_frames else read_image(sample.frame_path(n))
+        for n in dict.fromkeys(numbers)
+    }
 
 
 def _check_anchor(sample: Sample, first: int, last: int, anchor: str) -> None:
@@ -107,18 +107,24 @@ def _check_anchor(sample: Sample, first: int, last: int, anchor: str) -> None:
         )
 
 
-def _window(sample: Sample, cfg: ExtractConfig) -> np.ndarray:
-    """The frame numbers of the sample's window; MeflowError when it has none to take."""
+def _span(sample: Sample, cfg: ExtractConfig) -> tuple[np.ndarray, int]:
+    """The frame numbers of the sample's span and its window's first pair (``span_frames``);
+    MeflowError when it has none to take."""
     if not sample.frames_dir.is_dir():
         raise MeflowError(f"frames folder {sample.frames_dir} does not exist")
     numbers = _frame_numbers(sample.frames_dir)
     if not numbers:
         raise MeflowError(f"frames folder {sample.frames_dir} holds no frame images")
     _check_anchor(sample, numbers[0], numbers[-1], cfg.features.anchor)
-    return window_frames(sample, numbers[0], numbers[-1], cfg.features)
+    f = cfg.features
+    if cfg.flow.reference == "first":  # every pair's flow is from the window's first frame
+        f = dataclasses.replace(f, margin=0)
+    return span_frames(sample, numbers[0], numbers[-1], f)
 
 
-def _meta(sample: Sample, cfg: ExtractConfig, start: int, missing: list[int]) -> dict[str, Any]:
+def _meta(
+    sample: Sample, cfg: ExtractConfig, taken: np.ndarray, index: int, missing: list[int]
+) -> dict[str, Any]:
     """The meta of a sample's cache file."""
     return {
         "sample_id": sample.sample_id,
@@ -130,32 +136,61 @@ def _meta(sample: Sample, cfg: ExtractConfig, start: int, missing: list[int]) ->
         "offset": sample.offset,
         "emotion": sample.emotion,
         "label": EMOTIONS.index(sample.emotion) if sample.emotion in EMOTIONS else -1,
-        "window_start": start,
+        "window_start": int(taken[index]),  # the first frame of the centred window
+        "window_index": index,  # its first pair in the span
+        "window": cfg.features.window,
         "missing_frames": missing,
         "fps": sample.fps,  # the recording's rate; frames were taken at features.fps
         "features_fps": cfg.features.fps,
     }
 
 
-def _window_features(
+def _span_features(
     extractor: SequenceExtractor, sample: Sample, taken: np.ndarray
-) -> tuple[SequenceFeatures, list[int]]:
-    """The features of the window's frames, and the frames that could not be read."""
+) -> tuple[SequenceFeatures, dict[int, np.ndarray | None], int]:
+    """(the features of the span's frames, the frames read, distinct frames processed)."""
     t0 = time.perf_counter()
-    frames, missing = _read_window(sample, taken.tolist())
+    images = _read_frames(sample, taken.tolist())
     decode = time.perf_counter() - t0
-    if len(missing) == len(frames):
+    if all(img is None for img in images.values()):
         raise MeflowError(
             f"none of the frames {int(taken[0])}..{int(taken[-1])} in {sample.frames_dir} could "
             "be read (missing, empty, corrupt or on the damaged-frame list)"
         )
-    feats = extractor.run(lambda: frames, name=sample.sample_id)
+    distinct = list(images.values())  # in order: the span's frames never go back
+    if len(distinct) < 2:
+        raise MeflowError(f"only one frame ({int(taken[0])}); optical flow needs at least 2")
+    feats = extractor.run(lambda: distinct, name=sample.sample_id)
     feats.timings["decode"] += decode
-    # a clip slower than features.fps repeats a frame: such a pair carries no motion
-    feats.valid &= taken[1:] != taken[:-1]
-    if not feats.valid.any():
+    span = on_span(feats, taken, extractor.cfg.flow.reference == "first")
+    if not span.valid.any():
         raise MeflowError("no valid frame pair in the window (face not found or frames unreadable)")
-    return feats, missing
+    return span, images, len(distinct)
+
+
+def onset_apex(
+    extractor: SequenceExtractor, sample: Sample, images: dict[int, np.ndarray | None]
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """(onset_apex (42, 2) float32, onset_apex_valid (1,) bool, frames processed): each
+    region's mean flow vector from the labelled onset frame to the apex frame (native frame
+    numbers; head motion compensated as the flow settings say). NaN and False where there is
+    no such flow: onset == apex, a frame unreadable, or no face."""
+    none = np.full((N_REGIONS, 2), np.nan, np.float32)
+    if sample.onset == sample.apex:
+        return none, np.zeros(1, bool), 0
+    pair = [
+        images[n] if n in images else _read_frames(sample, [n])[n]
+        for n in (sample.onset, sample.apex)
+    ]
+    if any(img is None for img in pair):
+        return none, np.zeros(1, bool), 0
+    try:
+        feats = extractor.run(lambda: pair, name=f"{sample.sample_id} onset-apex")
+    except MeflowError:  # no face in either frame
+        return none, np.zeros(1, bool), 2
+    valid = bool(feats.valid[0])
+    vector = feats.vector[0].astype(np.float32) if valid else none
+    return vector, np.array([valid]), 2
 
 
 def compute_sample(extractor: SequenceExtractor, sample: Sample) -> SampleOutput:
@@ -163,9 +198,11 @@ def compute_sample(extractor: SequenceExtractor, sample: Sample) -> SampleOutput
     cfg: ExtractConfig = extractor.cfg
     sid = sample.sample_id
     try:
-        taken = _window(sample, cfg)
-        start = int(taken[0])
-        feats, missing = _window_features(extractor, sample, taken)
+        taken, index = _span(sample, cfg)
+        feats, images, frames = _span_features(extractor, sample, taken)
+        t0 = time.perf_counter()
+        oa, oa_valid, more = onset_apex(extractor, sample, images)
+        feats.timings["onset_apex"] = time.perf_counter() - t0
         f = cfg.features
         discrete, continuous = pseudo_images(
             feats.angle, feats.valid, f.sectors, feats.vector, f.noise_floor
@@ -175,11 +212,15 @@ def compute_sample(extractor: SequenceExtractor, sample: Sample) -> SampleOutput
             "frames": taken.astype(np.int32),
             "pseudo_discrete": discrete,
             "pseudo_continuous": continuous,
+            "onset_apex": oa,
+            "onset_apex_valid": oa_valid,
         }
+        missing = sorted(n for n, img in images.items() if img is None)
+        window = feats.valid[index : index + f.window]
         result = SampleResult(
-            sid, "ok", "", start, int(feats.valid.sum()), feats.timings, feats.frames
+            sid, "ok", "", int(taken[index]), int(window.sum()), feats.timings, frames + more
         )
-        return SampleOutput(result, arrays, _meta(sample, cfg, start, missing))
+        return SampleOutput(result, arrays, _meta(sample, cfg, taken, index, missing))
     except MeflowError as exc:
         reason = str(exc)
     except Exception as exc:  # one bad sample never aborts a long extraction

@@ -81,6 +81,39 @@ class SequenceFeatures:
             self.angle[repeated] = np.nan
 
 
+def on_span(
+    feats: SequenceFeatures, taken: np.ndarray, reference_first: bool = False
+) -> SequenceFeatures:
+    """The features of the frames ``taken`` (non-decreasing frame numbers) from ``feats``,
+    those of its distinct frames in order: a pair that repeats a frame is a valid pair without
+    motion where the frame has a face (as a video slower than features.fps gives them). With
+    ``reference_first`` (flow.reference 'first': pair u is the flow from frame 0 to frame u)
+    a pair is that of its second frame, without motion while that is still the first frame."""
+    repeated = taken[1:] == taken[:-1]
+    frame = np.cumsum(np.r_[True, ~repeated]) - 1  # each span frame's distinct frame
+    pairs = max(feats.valid.shape[0], 1)
+    if reference_first:
+        still = frame[1:] == 0
+        pair = np.maximum(frame[1:] - 1, 0)
+        valid = np.where(still, feats.frame_valid[0], feats.valid[pair])
+    else:
+        still = repeated
+        # a repeated frame's pair takes its regions (pixels or none) from the next or last pair
+        pair = np.minimum(frame[:-1], pairs - 1)
+        valid = np.where(still, feats.frame_valid[frame[:-1]], feats.valid[pair])
+    out = SequenceFeatures(
+        feats.angle[pair].copy(),
+        feats.magnitude[pair].copy(),
+        valid,
+        feats.frame_valid[frame],
+        feats.timings,
+        feats.vector[pair].copy(),
+        feats.main[pair].copy(),
+    )
+    out.without_motion(still)
+    return out
+
+
 class SequenceExtractor:
     """Computes SequenceFeatures with one flow backend, reused across sequences.
 
