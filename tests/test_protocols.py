@@ -18,9 +18,6 @@ from meflow.protocols import PROTOCOLS, load_protocol
 from reliability._helpers import one_line_error, write_fake_cache
 
 FAST = ["--set", "evaluate.bootstrap=50", "--quiet"]
-# short clips at 100-200 fps: a window these settings fit (the defaults' handling of short
-# clips is not what these tests are about)
-SHORT = ["--set", "features.fps=100", "--set", "features.window=8"]
 
 
 def _predictions(out: Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -88,7 +85,7 @@ def caches(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     for name, root in trees.items():
         out[name] = base / f"cache-{name}"
         args = ["extract", "--dataset", name, "--root", str(root), "--out", str(out[name])]
-        assert main([*args, "--all-classes", "--workers", "1", "--quiet", *SHORT]) == 0
+        assert main([*args, "--all-classes", "--workers", "1", "--quiet"]) == 0  # the defaults: no window set by hand
     return out
 
 
