@@ -115,8 +115,10 @@ def run_cell(
     progress: bool = True,
     log: Callable[[str], None] | None = None,
     executor: Any = None,
+    X_train: np.ndarray | None = None,
 ) -> CellResult:
-    """Cross-validates ``model`` on the input ``X`` of one subset, with its references."""
+    """Cross-validates ``model`` on the input ``X`` of one subset, with its references;
+    trained on ``X_train`` (K, N, ...: every sample at K training shifts) where given."""
 
     n_subj = np.unique(subjects).size
     ev = cfg.evaluate
@@ -130,7 +132,9 @@ def run_cell(
         ecfg = dataclasses.replace(ev, seed=ev.seed + k)
         kwargs = {"executor": executor} if executor is not None else {}
         runs.append(
-            cross_validate(X, y, subjects, tcfg, ecfg, progress=progress, log=log, **kwargs)
+            cross_validate(
+                X, y, subjects, tcfg, ecfg, progress=progress, log=log, X_train=X_train, **kwargs
+            )
         )
     cv = runs[0]
     prior = prior_probabilities(y, cv.splits, len(EMOTIONS))

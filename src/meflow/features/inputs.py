@@ -7,6 +7,8 @@ A *batch* is a dict of arrays for N windows of W frame pairs each, as the cache 
 - ``vector``, ``main``: (N, W, 42, 2) float32, each region's mean flow vector and MDMO vector
 - ``valid``: (N, W) bool; ``expression``: (N, W) bool, the pairs inside onset..offset where the
   labels give them (all valid pairs otherwise)
+- ``onset_apex``: (N, 42, 2) float32, each region's mean flow from the labelled onset frame to
+  the labelled apex frame, and ``onset_apex_valid`` (N,) bool (a cache's samples only)
 
 An input (registry ``INPUTS``, the setting ``train.input``) turns a batch into the array a
 classifier takes. Adding one means adding one entry.
@@ -73,12 +75,63 @@ def mdmo(batch: Batch, cfg: Any) -> np.ndarray:
     return np.concatenate([r, t], axis=1)
 
 
+def vector_peak(batch: Batch, cfg: Any) -> np.ndarray:
+    """(N, 42, 2) float32: each region's displacement at the window's motion peak, from the
+    window's resting position: a blind onset-to-apex estimate that does not depend on where
+    in the window the expression sits.
+
+    The regions' flow vectors are summed from the window's first frame (each region's position
+    after every pair); the resting position is its median over the window (the expression
+    covers less than half of it), the peak is the frame whose regions are farthest from rest.
+    """
+    v = vector_series(batch, cfg).astype(np.float64)
+    n = v.shape[0]
+    pos = np.concatenate([np.zeros((n, 1, *v.shape[2:])), np.cumsum(v, axis=1)], axis=1)
+    away = pos - np.median(pos, axis=1, keepdims=True)
+    peak = np.hypot(away[..., 0], away[..., 1]).sum(axis=2).argmax(axis=1)
+    return np.ascontiguousarray(away[np.arange(n), peak], dtype=np.float32)
+
+
+def onset_apex(batch: Batch, cfg: Any) -> np.ndarray:
+    """(N, 42, 2) float32: each region's flow from the labelled onset to the labelled apex
+    frame (px); zeros for a sample without one (onset = apex, no face)."""
+    if "onset_apex" not in batch:
+        raise MeflowError(
+            "the model input onset-apex needs the labelled onset and apex of a feature cache "
+            "(re-extract the cache with this meflow)"
+        )
+    a = np.nan_to_num(np.asarray(batch["onset_apex"], dtype=np.float32))
+    ok = np.asarray(batch.get("onset_apex_valid", np.ones(len(a), bool)), bool).reshape(len(a))
+    return np.ascontiguousarray(a * ok[:, None, None].astype(np.float32))
+
+
+def vector_bins_onset_apex(batch: Batch, cfg: Any) -> np.ndarray:
+    """(N, B + 1, 42, 2) float32: the window's vector bins and, as one more, the onset-to-apex
+    flow (``onset_apex``)."""
+    return np.concatenate([vector_bins(batch, cfg), onset_apex(batch, cfg)[:, None]], axis=1)
+
+
+def onset_apex_note(batch: Batch) -> str | None:
+    """Why a row on the onset-to-apex flow cannot run on ``batch`` (None when it can: at least
+    half of the samples carry a valid one)."""
+    ok = batch.get("onset_apex_valid")
+    if "onset_apex" not in batch or ok is None:
+        return "the samples carry no onset-to-apex flow (a cache made before it was extracted)"
+    ok = np.asarray(ok, bool).reshape(-1)
+    if ok.size == 0 or ok.mean() < 0.5:
+        return f"only {int(ok.sum())} of {ok.size} samples have a valid onset-to-apex flow"
+    return None
+
+
 INPUTS: dict[str, InputFn] = {
     "pseudo-discrete": _pseudo("discrete"),
     "pseudo-continuous": _pseudo("continuous"),
     "vector-bins": vector_bins,
     "vector-series": vector_series,
     "mdmo": mdmo,
+    "vector-peak": vector_peak,
+    "onset-apex": onset_apex,
+    "vector-bins+onset-apex": vector_bins_onset_apex,
 }
 PSEUDO_INPUTS = ("pseudo-discrete", "pseudo-continuous")
 
