@@ -131,6 +131,7 @@ INPUT_NAMES = (
     "vector-series",
     "mdmo",
     "vector-peak",
+    "vector-bins+vector-peak",
     "onset-apex",
     "vector-bins+onset-apex",
 )

@@ -61,3 +61,35 @@ def test_pseudo_images_become_unit_vectors_for_linear_models() -> None:
     assert build_input("pseudo-continuous", _batch()).dtype == np.uint8
     with pytest.raises(MeflowError, match="unknown model input 'pixels'"):
         build_input("pixels", _batch())
+
+
+def test_onset_apex_input_zeroes_invalid_samples_and_needs_the_cache_arrays() -> None:
+    from meflow.features.inputs import onset_apex_note
+
+    b = _batch(n=3)
+    assert onset_apex_note(b) is not None
+    with pytest.raises(MeflowError, match="onset-apex needs the labelled onset and apex"):
+        build_input("onset-apex", b)
+    oa = np.random.default_rng(1).normal(size=(3, 42, 2)).astype(np.float32)
+    b.update(onset_apex=oa, onset_apex_valid=np.array([True, False, True]))
+    x = build_input("onset-apex", b)
+    np.testing.assert_array_equal(x[[0, 2]], oa[[0, 2]])
+    assert not x[1].any() and onset_apex_note(b) is None
+    both = build_input("vector-bins+onset-apex", b, _Cfg())
+    assert both.shape == (3, 5, 42, 2)
+    np.testing.assert_array_equal(both[:, :4], vector_bins(b, _Cfg()))
+    np.testing.assert_array_equal(both[:, 4], x)
+    b["onset_apex_valid"] = np.array([True, False, False])
+    assert "only 1 of 3" in str(onset_apex_note(b))
+
+
+def test_vector_peak_is_the_apex_displacement_wherever_the_expression_sits() -> None:
+    from _span_features import make_span_features
+
+    feats = make_span_features(subjects=1, per_class=1, noise=0.0)
+    peaks = [build_input("vector-peak", feats.batch(s)) for s in (-4, 0, 4)]
+    bins = [build_input("vector-bins", feats.batch(s), _Cfg()) for s in (-4, 4)]
+    assert not np.allclose(bins[0], bins[1])  # the bins see where the motion is ...
+    for p in peaks[1:]:
+        np.testing.assert_allclose(p, peaks[0], atol=1e-6)  # ... the peak does not
+    np.testing.assert_allclose(peaks[1], feats.onset_apex, atol=1e-5)  # onset to apex: out

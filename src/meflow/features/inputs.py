@@ -76,19 +76,22 @@ def mdmo(batch: Batch, cfg: Any) -> np.ndarray:
 
 
 def vector_peak(batch: Batch, cfg: Any) -> np.ndarray:
-    """(N, 42, 2) float32: each region's displacement at the window's motion peak, from the
-    window's resting position: a blind onset-to-apex estimate that does not depend on where
+    """(N, 42, 2) float32: each region's displacement at the window's motion peak, from its
+    resting position around it: a blind onset-to-apex estimate that does not depend on where
     in the window the expression sits.
 
     The regions' flow vectors are summed from the window's first frame (each region's position
-    after every pair); the resting position is its median over the window (the expression
-    covers less than half of it), the peak is the frame whose regions are farthest from rest.
+    after every pair); a frame's resting position is the median over the W/4 frames on each
+    side (the flow noise summed over a quarter window only, not over all of it); the peak is
+    the frame whose regions are farthest from rest (sum of squared distances).
     """
     v = vector_series(batch, cfg).astype(np.float64)
-    n = v.shape[0]
+    n, w = v.shape[:2]
     pos = np.concatenate([np.zeros((n, 1, *v.shape[2:])), np.cumsum(v, axis=1)], axis=1)
-    away = pos - np.median(pos, axis=1, keepdims=True)
-    peak = np.hypot(away[..., 0], away[..., 1]).sum(axis=2).argmax(axis=1)
+    side = max(1, w // 4)
+    rest = [np.median(pos[:, max(0, t - side) : t + side + 1], axis=1) for t in range(w + 1)]
+    away = pos - np.stack(rest, axis=1)
+    peak = (away**2).sum(axis=(2, 3)).argmax(axis=1)
     return np.ascontiguousarray(away[np.arange(n), peak], dtype=np.float32)
 
 
@@ -111,6 +114,12 @@ def vector_bins_onset_apex(batch: Batch, cfg: Any) -> np.ndarray:
     return np.concatenate([vector_bins(batch, cfg), onset_apex(batch, cfg)[:, None]], axis=1)
 
 
+def vector_bins_peak(batch: Batch, cfg: Any) -> np.ndarray:
+    """(N, B + 1, 42, 2) float32: the window's vector bins and, as one more, the displacement
+    at its motion peak (``vector_peak``)."""
+    return np.concatenate([vector_bins(batch, cfg), vector_peak(batch, cfg)[:, None]], axis=1)
+
+
 def onset_apex_note(batch: Batch) -> str | None:
     """Why a row on the onset-to-apex flow cannot run on ``batch`` (None when it can: at least
     half of the samples carry a valid one)."""
@@ -130,6 +139,7 @@ INPUTS: dict[str, InputFn] = {
     "vector-series": vector_series,
     "mdmo": mdmo,
     "vector-peak": vector_peak,
+    "vector-bins+vector-peak": vector_bins_peak,
     "onset-apex": onset_apex,
     "vector-bins+onset-apex": vector_bins_onset_apex,
 }
