@@ -115,3 +115,31 @@ def test_reproduce_leaves_the_onset_apex_baseline_out_with_a_note(tmp_path: Path
     assert {r["input"] for r in out["rows"]} == {"vector-bins", "pseudo-discrete", "mdmo"}
     said = [n for n in notes if "onset-apex left out" in n]
     assert len(said) == 1 and out["left_out_rows"] == said
+
+
+def test_the_final_model_trains_on_every_shift(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import meflow.experiments as experiments
+    from meflow.config import ExtractConfig, to_dict
+    from meflow.training.checkpoint import load_checkpoint
+
+    feats = make_span_features(subjects=3, per_class=2)
+    feats.extract = to_dict(ExtractConfig())  # type: ignore[attr-defined]
+    feats.features_version = 1  # type: ignore[attr-defined]
+    monkeypatch.setattr(experiments, "load_features", lambda cache, min_valid: feats)
+    seen: list[tuple[int, np.ndarray]] = []
+    fit = experiments.fit_classifier
+
+    def spy(name, X, y, groups, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append((len(X), np.asarray(y)))
+        return fit(name, X, y, groups, *args, **kwargs)
+
+    monkeypatch.setattr(experiments, "fit_classifier", spy)
+    cfg = override(CFG, ["train.shifts=-4,0,4"])
+    meta = experiments.train_model(tmp_path, tmp_path / "m.pt", cfg, progress=False)
+    n = len(feats.labels)
+    assert seen[0][0] == 3 * n and seen[0][1].tolist() == np.tile(feats.labels, 3).tolist()
+    assert sorted(set(feats.calls)) == [-4, 0, 4]
+    assert meta["train"]["shifts"] == "-4,0,4" and meta["n_samples"] == n
+    assert load_checkpoint(tmp_path / "m.pt") is not None
