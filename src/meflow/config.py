@@ -131,7 +131,7 @@ INPUT_NAMES = (
     "vector-series",
     "mdmo",
     "vector-peak",
-    "vector-bins+vector-peak",
+    "displacement-bins",
     "onset-apex",
     "vector-bins+onset-apex",
 )

@@ -93,3 +93,18 @@ def test_vector_peak_is_the_apex_displacement_wherever_the_expression_sits() -> 
     for p in peaks[1:]:
         np.testing.assert_allclose(p, peaks[0], atol=1e-6)  # ... the peak does not
     np.testing.assert_allclose(peaks[1], feats.onset_apex, atol=1e-5)  # onset to apex: out
+
+
+def test_displacement_bins_keep_motion_that_goes_out_and_back_inside_one_stretch() -> None:
+    b = _batch(n=1, w=16)
+    b["vector"][:] = 0.0
+    b["vector"][0, 8:10, 5] = (1.0, 0.5)  # out on pairs 8, 9 ...
+    b["vector"][0, 10:12, 5] = (-1.0, -0.5)  # ... back on 10, 11: inside stretch 2 of 4
+    sums = vector_bins(b, _Cfg())
+    assert not sums.any()  # the motion summed over the stretch cancels ...
+    x = build_input("displacement-bins", b, _Cfg())
+    assert x.shape == (1, 4, 42, 2) and x.dtype == np.float32
+    # ... its mean displacement does not: after pairs 8..11 the region is 1, 2, 1, 0 units
+    # from rest (the median around: 0), a mean of 1 unit (1.0, 0.5) px
+    np.testing.assert_allclose(x[0, 2, 5], (1.0, 0.5), atol=1e-6)
+    assert not np.delete(x[0], 2, axis=0).any() and not np.delete(x[0, 2], 5, axis=0).any()

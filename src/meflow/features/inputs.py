@@ -75,24 +75,37 @@ def mdmo(batch: Batch, cfg: Any) -> np.ndarray:
     return np.concatenate([r, t], axis=1)
 
 
-def vector_peak(batch: Batch, cfg: Any) -> np.ndarray:
-    """(N, 42, 2) float32: each region's displacement at the window's motion peak, from its
-    resting position around it: a blind onset-to-apex estimate that does not depend on where
-    in the window the expression sits.
-
-    The regions' flow vectors are summed from the window's first frame (each region's position
-    after every pair); a frame's resting position is the median over the W/4 frames on each
-    side (the flow noise summed over a quarter window only, not over all of it); the peak is
-    the frame whose regions are farthest from rest (sum of squared distances).
-    """
+def _away_from_rest(batch: Batch, cfg: Any) -> np.ndarray:
+    """(N, W + 1, 42, 2) float64: each region's position after every pair (its flow vectors
+    summed from the window's first frame) minus its resting position there, the median over
+    the W/4 frames on each side (the flow noise summed over a quarter window only)."""
     v = vector_series(batch, cfg).astype(np.float64)
     n, w = v.shape[:2]
     pos = np.concatenate([np.zeros((n, 1, *v.shape[2:])), np.cumsum(v, axis=1)], axis=1)
     side = max(1, w // 4)
     rest = [np.median(pos[:, max(0, t - side) : t + side + 1], axis=1) for t in range(w + 1)]
-    away = pos - np.stack(rest, axis=1)
+    return pos - np.stack(rest, axis=1)
+
+
+def vector_peak(batch: Batch, cfg: Any) -> np.ndarray:
+    """(N, 42, 2) float32: each region's displacement from rest at the window's motion peak
+    (the frame whose regions are farthest from rest, sum of squares): a blind onset-to-apex
+    estimate that does not depend on where in the window the expression sits."""
+    away = _away_from_rest(batch, cfg)
     peak = (away**2).sum(axis=(2, 3)).argmax(axis=1)
-    return np.ascontiguousarray(away[np.arange(n), peak], dtype=np.float32)
+    return np.ascontiguousarray(away[np.arange(len(away)), peak], dtype=np.float32)
+
+
+def displacement_bins(batch: Batch, cfg: Any) -> np.ndarray:
+    """(N, B, 42, 2) float32: each region's mean displacement from rest over B equal stretches
+    of the window. Unlike the vector bins (motion summed per stretch), an expression that goes
+    out and back inside one stretch does not cancel: less dependent on where it sits."""
+    away = _away_from_rest(batch, cfg)[:, 1:]
+    n, w = away.shape[:2]
+    bins = int(getattr(cfg, "bins", 8))
+    if w % bins:
+        raise MeflowError(f"train.bins={bins} does not divide the window of {w} pairs")
+    return away.reshape(n, bins, w // bins, *away.shape[2:]).mean(axis=2).astype(np.float32)
 
 
 def onset_apex(batch: Batch, cfg: Any) -> np.ndarray:
@@ -114,12 +127,6 @@ def vector_bins_onset_apex(batch: Batch, cfg: Any) -> np.ndarray:
     return np.concatenate([vector_bins(batch, cfg), onset_apex(batch, cfg)[:, None]], axis=1)
 
 
-def vector_bins_peak(batch: Batch, cfg: Any) -> np.ndarray:
-    """(N, B + 1, 42, 2) float32: the window's vector bins and, as one more, the displacement
-    at its motion peak (``vector_peak``)."""
-    return np.concatenate([vector_bins(batch, cfg), vector_peak(batch, cfg)[:, None]], axis=1)
-
-
 def onset_apex_note(batch: Batch) -> str | None:
     """Why a row on the onset-to-apex flow cannot run on ``batch`` (None when it can: at least
     half of the samples carry a valid one)."""
@@ -139,7 +146,7 @@ INPUTS: dict[str, InputFn] = {
     "vector-series": vector_series,
     "mdmo": mdmo,
     "vector-peak": vector_peak,
-    "vector-bins+vector-peak": vector_bins_peak,
+    "displacement-bins": displacement_bins,
     "onset-apex": onset_apex,
     "vector-bins+onset-apex": vector_bins_onset_apex,
 }
