@@ -35,7 +35,14 @@ from typing import Any
 import numpy as np
 
 from _results import write_results
-from meflow.config import BASELINES, ExperimentConfig, ExtractConfig, override, with_preset
+from meflow.config import (
+    BASELINES,
+    ONSET_APEX_INPUTS,
+    ExperimentConfig,
+    ExtractConfig,
+    override,
+    with_preset,
+)
 from meflow.presets import DEFAULT_PRESET
 from variants_nested import nested_tables
 
@@ -57,6 +64,7 @@ SLOW_EXTRACTIONS = ("farneback flow", "crop 256 px")
 BASELINE_LABELS = {
     "logreg-pseudo": "baseline: logreg on the pseudo-image",
     "mdmo-svm": "baseline: MDMO + linear SVM",
+    "logreg-onset-apex": "baseline: logreg on the labelled onset-to-apex flow",
 }
 RECOMMENDED = "recommended: logreg on vector-bins (8)"
 NETWORKS = ("gru", "yolo11-n", "yolo11-s")  # the network rows (--networks)
@@ -99,7 +107,8 @@ def variant_rows(seeds: int, skip_slow: bool, networks: Sequence[str] = NETWORKS
     rows = [V(RECOMMENDED, "recommended", cfg.train.input, cfg.train.model, reproduce=True)]
     for b in cfg.evaluate.baseline_names:
         model, input_name = BASELINES[b]
-        rows.append(V(BASELINE_LABELS[b], "recommended", input_name, model, reproduce=True))
+        rows.append(V(BASELINE_LABELS[b], "recommended", input_name, model, reproduce=True,
+                      candidate=input_name not in ONSET_APEX_INPUTS))  # not blind  # fmt: skip
     rows += [V(f"logreg on vector-bins ({n})", "recommended", "vector-bins", "logreg",
                (("bins", n),)) for n in (4, 16)]  # fmt: skip
     rows += [V(f"logreg on vector-bins (8), C={c}", "recommended", "vector-bins", "logreg",

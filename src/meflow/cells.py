@@ -121,8 +121,10 @@ def run_cell(
     log: Callable[[str], None] | None = None,
     executor: Any = None,
     classes: Sequence[str] = EMOTIONS,
+    X_train: np.ndarray | None = None,
 ) -> CellResult:
-    """Cross-validates ``model`` on the input ``X`` of one subset, with its references.
+    """Cross-validates ``model`` on the input ``X`` of one subset, with its references;
+    trained on ``X_train`` (K, N, ...: every sample at K training shifts) where given.
 
     ``y`` indexes ``classes`` (the six of EMOTIONS, or a protocol's): the network's outputs,
     the prior and every metric are over these classes only.
@@ -142,7 +144,9 @@ def run_cell(
         if executor is not None:
             kwargs["executor"] = executor
         runs.append(
-            cross_validate(X, y, subjects, tcfg, ecfg, progress=progress, log=log, **kwargs)
+            cross_validate(
+                X, y, subjects, tcfg, ecfg, progress=progress, log=log, X_train=X_train, **kwargs
+            )
         )
     cv = runs[0]
     prior = prior_probabilities(y, cv.splits, len(classes))

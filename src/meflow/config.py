@@ -130,10 +130,24 @@ class ExtractConfig:
     features: FeatureConfig = field(default_factory=FeatureConfig)
 
 
-INPUT_NAMES = ("pseudo-discrete", "pseudo-continuous", "vector-bins", "vector-series", "mdmo")
+INPUT_NAMES = (
+    "pseudo-discrete",
+    "pseudo-continuous",
+    "vector-bins",
+    "vector-series",
+    "mdmo",
+    "vector-peak",
+    "displacement-bins",
+    "onset-apex",
+    "vector-bins+onset-apex",
+)
+# inputs that read the labelled onset-to-apex flow: a row on one runs only where the samples
+# carry it (experiments.reproduce leaves it out with a note otherwise)
+ONSET_APEX_INPUTS = ("onset-apex", "vector-bins+onset-apex")
 BASELINES = {  # name: (classifier, input), the references run beside every grid row
     "logreg-pseudo": ("logreg", "pseudo-discrete"),
     "mdmo-svm": ("svm", "mdmo"),
+    "logreg-onset-apex": ("logreg", "onset-apex"),
 }
 
 
@@ -162,11 +176,33 @@ class TrainConfig:
     # the same share makes a window valid in meflow predict (a model is applied to what it
     # was trained on)
     min_valid: float = 0.9
+    # position training: the window shifts (in frame pairs at features.fps, comma-separated,
+    # e.g. -12,-8,-4,0,4,8,12) at which every training sample of the preset's rows is
+    # presented; '0' trains on the window centred on the anchor only. Test windows stay at the
+    # shift under evaluation; folds stay subject-wise. Needs a cache whose margin covers them.
+    shifts: str = "0"
 
     @property
     def inputs(self) -> tuple[str, ...]:
         """The grid's inputs (``input`` split at commas)."""
         return tuple(i.strip() for i in self.input.split(",") if i.strip())
+
+    @property
+    def shift_list(self) -> tuple[int, ...]:
+        """The training shifts (``shifts`` parsed), each once, in the order given."""
+        out: list[int] = []
+        for part in self.shifts.split(","):
+            part = part.strip()
+            try:
+                value = int(part)
+            except ValueError:
+                raise ConfigError(
+                    f"train.shifts: {part!r} is not a whole number of frame pairs "
+                    "(give e.g. -8,-4,0,4,8)"
+                ) from None
+            if value not in out:
+                out.append(value)
+        return tuple(out)
 
     def __post_init__(self) -> None:
         _check_choice("train", "model", self.model, registry.names())
@@ -193,6 +229,8 @@ class TrainConfig:
         _check_range("train", "batch_size", self.batch_size, 1, 4096)
         _check_range("train", "lr", self.lr, 1e-7, 1.0)
         _check_range("train", "val_fraction", self.val_fraction, 0.0, 0.9)
+        for shift in self.shift_list:
+            _check_range("train", "shifts", shift, -4096, 4096)
 
 
 @dataclass(frozen=True)
@@ -205,8 +243,9 @@ class EvalConfig:
     seed: int = 0
     seeds: int = 1  # repeats with seeds seed, seed+1, ...: mean and sd beside the interval
     # the classical references run on the same splits beside every row (config.BASELINES);
-    # comma-separated, '' for none. The class prior is always computed.
-    baselines: str = "logreg-pseudo,mdmo-svm"
+    # comma-separated, '' for none. The class prior is always computed. logreg-onset-apex
+    # (logreg on the labelled onset-to-apex flow) runs only where the samples carry it.
+    baselines: str = "logreg-pseudo,mdmo-svm,logreg-onset-apex"
 
     @property
     def baseline_names(self) -> tuple[str, ...]:

@@ -22,12 +22,20 @@ from typing import Any
 import numpy as np
 
 from meflow.cells import CellResult, compare_to_pooled, run_cell
-from meflow.config import BASELINES, ExperimentConfig, ExtractConfig, from_dict, to_dict
+from meflow.config import (
+    BASELINES,
+    ONSET_APEX_INPUTS,
+    ExperimentConfig,
+    ExtractConfig,
+    from_dict,
+    to_dict,
+)
 from meflow.demographics import read_demographics
 from meflow.errors import MeflowError
 from meflow.execution import execution_record
 from meflow.features.featureset import load_features
-from meflow.features.inputs import build_input
+from meflow.features.inputs import build_input, onset_apex_note
+from meflow.features.shifted import stack_copies, training_inputs
 from meflow.models import registry
 from meflow.report import write_results
 from meflow.training.checkpoint import save_checkpoint
@@ -103,6 +111,30 @@ def _attributes(
     return attribute, by_subject, by_clip
 
 
+def _jobs(
+    cfg: ExperimentConfig,
+    inputs: tuple[str, ...] | None,
+    batch: dict[str, np.ndarray],
+    left_out: list[str],
+    say: Callable[[str], None],
+) -> list[tuple[str, str, str]]:
+    """(input, classifier, role) of a subset's rows: the preset's, then the baselines; a row
+    on the onset-to-apex flow is left out (one line said, and kept in ``left_out``) where the
+    samples do not carry it."""
+    jobs = [(i, cfg.train.model, "model") for i in (inputs or cfg.train.inputs)]
+    jobs += [(BASELINES[b][1], BASELINES[b][0], "baseline") for b in cfg.evaluate.baseline_names]
+    note = onset_apex_note(batch)
+    if note is None:
+        return jobs
+    for input_name, model, _ in jobs:
+        if input_name in ONSET_APEX_INPUTS:
+            line = f"{model} on {input_name} left out: {note}"
+            if line not in left_out:
+                say(line)
+            left_out.append(line)
+    return [j for j in jobs if j[0] not in ONSET_APEX_INPUTS]
+
+
 def reproduce(
     cache: Path,
     out: Path,
@@ -135,20 +167,19 @@ def reproduce(
         masks = {k: m & keep for k, m in masks.items()}
         say(f"{len(by_clip)} clip(s) excluded: gender confidence below the threshold")
     cells: dict[tuple[str, str, str], CellResult] = {}
+    left_out: list[str] = []
     for subset, mask in masks.items():
         sub = feats.subset(mask)
         batch = sub.batch()
         n_subj = np.unique(sub.subjects).size
-        jobs = [(i, cfg.train.model, "model") for i in (inputs or cfg.train.inputs)]
-        jobs += [
-            (BASELINES[b][1], BASELINES[b][0], "baseline") for b in cfg.evaluate.baseline_names
-        ]
-        for input_name, model, role in jobs:
+        for input_name, model, role in _jobs(cfg, inputs, batch, left_out, say):
             say(
                 f"[{subset} / {input_name} / {model}] {len(sub.labels)} samples from "
                 f"{n_subj} subjects"
             )
             X = build_input(input_name, batch, cfg.train)
+            # position training (train.shifts) for the preset's rows; references as published
+            X_train = training_inputs(input_name, sub, cfg.train) if role == "model" else None
             cells[(subset, input_name, model)] = run_cell(
                 X,
                 sub.labels,
@@ -163,6 +194,7 @@ def reproduce(
                 log,
                 executor,
                 classes=sub.classes,
+                X_train=X_train,
             )
     comparisons = compare_to_pooled(cells, cfg.evaluate.bootstrap, cfg.evaluate.seed)
     summary = {
@@ -173,6 +205,7 @@ def reproduce(
         "excluded_samples": excluded,
         "excluded_clips": [{"sample_id": s, "reason": r} for s, r in sorted(by_clip.items())],
         "skipped_samples": [{"sample_id": s, "reason": r} for s, r in feats.skipped],
+        "left_out_rows": sorted(set(left_out)),
         "seconds": time.perf_counter() - t0,
         "execution": execution_record(executor),  # where the folds ran (meflow.execution)
     }
@@ -212,10 +245,11 @@ def train_model(
             raise MeflowError(f"no sample has {stratify_by} = {subset!r}")
     name = input_name or cfg.train.inputs[0]
     tcfg = dataclasses.replace(cfg.train, input=name)
-    X = build_input(name, feats.batch(), tcfg)
-    res = fit_classifier(
-        tcfg.model, X, feats.labels, feats.subjects, tcfg, len(feats.classes), progress, log
-    )
+    X, y, groups = build_input(name, feats.batch(), tcfg), feats.labels, feats.subjects
+    X_train = training_inputs(name, feats, tcfg)  # position training (train.shifts)
+    if X_train is not None:
+        X, y, groups = stack_copies(X_train, y, groups, np.arange(len(y)))
+    res = fit_classifier(tcfg.model, X, y, groups, tcfg, len(feats.classes), progress, log)
     if res.module is None:
         raise MeflowError(f"train.model={tcfg.model} is a reference and cannot be saved")
     meta = {

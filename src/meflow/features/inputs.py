@@ -7,6 +7,8 @@ A *batch* is a dict of arrays for N windows of W frame pairs each, as the cache 
 - ``vector``, ``main``: (N, W, 42, 2) float32, each region's mean flow vector and MDMO vector
 - ``valid``: (N, W) bool; ``expression``: (N, W) bool, the pairs inside onset..offset where the
   labels give them (all valid pairs otherwise)
+- ``onset_apex``: (N, 42, 2) float32, each region's mean flow from the labelled onset frame to
+  the labelled apex frame, and ``onset_apex_valid`` (N,) bool (a cache's samples only)
 
 An input (registry ``INPUTS``, the setting ``train.input``) turns a batch into the array a
 classifier takes. Adding one means adding one entry.
@@ -73,12 +75,80 @@ def mdmo(batch: Batch, cfg: Any) -> np.ndarray:
     return np.concatenate([r, t], axis=1)
 
 
+def _away_from_rest(batch: Batch, cfg: Any) -> np.ndarray:
+    """(N, W + 1, 42, 2) float64: each region's position after every pair (its flow vectors
+    summed from the window's first frame) minus its resting position there, the median over
+    the W/4 frames on each side (the flow noise summed over a quarter window only)."""
+    v = vector_series(batch, cfg).astype(np.float64)
+    n, w = v.shape[:2]
+    pos = np.concatenate([np.zeros((n, 1, *v.shape[2:])), np.cumsum(v, axis=1)], axis=1)
+    side = max(1, w // 4)
+    rest = [np.median(pos[:, max(0, t - side) : t + side + 1], axis=1) for t in range(w + 1)]
+    return pos - np.stack(rest, axis=1)
+
+
+def vector_peak(batch: Batch, cfg: Any) -> np.ndarray:
+    """(N, 42, 2) float32: each region's displacement from rest at the window's motion peak
+    (the frame whose regions are farthest from rest, sum of squares): a blind onset-to-apex
+    estimate that does not depend on where in the window the expression sits."""
+    away = _away_from_rest(batch, cfg)
+    peak = (away**2).sum(axis=(2, 3)).argmax(axis=1)
+    return np.ascontiguousarray(away[np.arange(len(away)), peak], dtype=np.float32)
+
+
+def displacement_bins(batch: Batch, cfg: Any) -> np.ndarray:
+    """(N, B, 42, 2) float32: each region's mean displacement from rest over B equal stretches
+    of the window. Unlike the vector bins (motion summed per stretch), an expression that goes
+    out and back inside one stretch does not cancel: less dependent on where it sits."""
+    away = _away_from_rest(batch, cfg)[:, 1:]
+    n, w = away.shape[:2]
+    bins = int(getattr(cfg, "bins", 8))
+    if w % bins:
+        raise MeflowError(f"train.bins={bins} does not divide the window of {w} pairs")
+    return away.reshape(n, bins, w // bins, *away.shape[2:]).mean(axis=2).astype(np.float32)
+
+
+def onset_apex(batch: Batch, cfg: Any) -> np.ndarray:
+    """(N, 42, 2) float32: each region's flow from the labelled onset to the labelled apex
+    frame (px); zeros for a sample without one (onset = apex, no face)."""
+    if "onset_apex" not in batch:
+        raise MeflowError(
+            "the model input onset-apex needs the labelled onset and apex of a feature cache "
+            "(re-extract the cache with this meflow)"
+        )
+    a = np.nan_to_num(np.asarray(batch["onset_apex"], dtype=np.float32))
+    ok = np.asarray(batch.get("onset_apex_valid", np.ones(len(a), bool)), bool).reshape(len(a))
+    return np.ascontiguousarray(a * ok[:, None, None].astype(np.float32))
+
+
+def vector_bins_onset_apex(batch: Batch, cfg: Any) -> np.ndarray:
+    """(N, B + 1, 42, 2) float32: the window's vector bins and, as one more, the onset-to-apex
+    flow (``onset_apex``)."""
+    return np.concatenate([vector_bins(batch, cfg), onset_apex(batch, cfg)[:, None]], axis=1)
+
+
+def onset_apex_note(batch: Batch) -> str | None:
+    """Why a row on the onset-to-apex flow cannot run on ``batch`` (None when it can: at least
+    half of the samples carry a valid one)."""
+    ok = batch.get("onset_apex_valid")
+    if "onset_apex" not in batch or ok is None:
+        return "the samples carry no onset-to-apex flow (a cache made before it was extracted)"
+    ok = np.asarray(ok, bool).reshape(-1)
+    if ok.size == 0 or ok.mean() < 0.5:
+        return f"only {int(ok.sum())} of {ok.size} samples have a valid onset-to-apex flow"
+    return None
+
+
 INPUTS: dict[str, InputFn] = {
     "pseudo-discrete": _pseudo("discrete"),
     "pseudo-continuous": _pseudo("continuous"),
     "vector-bins": vector_bins,
     "vector-series": vector_series,
     "mdmo": mdmo,
+    "vector-peak": vector_peak,
+    "displacement-bins": displacement_bins,
+    "onset-apex": onset_apex,
+    "vector-bins+onset-apex": vector_bins_onset_apex,
 }
 PSEUDO_INPUTS = ("pseudo-discrete", "pseudo-continuous")
 

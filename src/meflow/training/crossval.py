@@ -10,6 +10,7 @@ import numpy as np
 
 from meflow.config import EvalConfig, TrainConfig
 from meflow.datasets.base import EMOTIONS
+from meflow.errors import MeflowError
 from meflow.execution import LocalExecutor
 from meflow.training.folds import FoldData, FoldResult, FoldTask, run_fold_task
 from meflow.training.loop import Log, check_data
@@ -41,13 +42,16 @@ def cross_validate(
     log: Log | None = None,
     num_classes: int | None = None,
     executor: Executor | None = None,
+    X_train: np.ndarray | None = None,
 ) -> CVResult:
     """Out-of-fold probabilities of a subject-independent cross-validation.
 
     Folds come from group_kfold (protocol 'kfold', stratified, seeded by eval_cfg.seed) or
     leave_one_subject_out ('loso'); fold f trains with seed train_cfg.seed + f. Each fold is
     a task on ``executor`` (default: one after another in this process), trained with
-    ``executor.task_threads()`` torch threads.
+    ``executor.task_threads()`` torch threads. ``X_train`` (K, N, ...): every sample's
+    copies at the training shifts (position training, ``features.shifted``); a fold trains on
+    its training samples' copies and tests ``X`` (copies of a test subject never train).
     """
     from tqdm.auto import tqdm
 
@@ -56,6 +60,10 @@ def cross_validate(
     groups = np.asarray(groups)
     nc = len(EMOTIONS) if num_classes is None else num_classes
     check_data(X, y, groups, nc)
+    if X_train is not None and X_train.shape[1:] != X.shape:
+        raise MeflowError(
+            f"training copies {X_train.shape} must be (shifts, *{X.shape}) of the test input"
+        )
     if eval_cfg.protocol == "loso":
         splits = leave_one_subject_out(groups)
     else:
@@ -73,7 +81,7 @@ def cross_validate(
         fn = functools.partial(run_fold_task, progress=progress, log=log)
     done: dict[int, FoldResult] = {}
     with tqdm(total=len(tasks), desc="folds", unit="fold", disable=not progress) as bar:
-        for f, res in executor.map(fn, tasks, FoldData(X, y, groups)):
+        for f, res in executor.map(fn, tasks, FoldData(X, y, groups, X_train)):
             done[f] = res
             say(f"fold {f + 1}: best epoch {res.best_epoch}, test micro AUC {res.micro_auc:.4f}")
             bar.update(1)

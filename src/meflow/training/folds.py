@@ -15,17 +15,20 @@ import numpy as np
 
 from meflow.config import TrainConfig
 from meflow.evaluation.metrics import micro_roc_auc
+from meflow.features.shifted import stack_copies
 from meflow.training.classify import Fitted, fit_classifier
 from meflow.training.loop import Log
 
 
 @dataclass(frozen=True)
 class FoldData:
-    """What every fold of a cross-validation shares: images, labels, subjects."""
+    """What every fold of a cross-validation shares: images, labels, subjects, and the
+    training copies of every sample at the training shifts (None: train on ``X``)."""
 
     X: np.ndarray
     y: np.ndarray
     groups: np.ndarray
+    X_train: np.ndarray | None = None  # (K, N, ...) position training (features.shifted)
 
 
 @dataclass(frozen=True)
@@ -65,12 +68,18 @@ def run_fold(
     num_classes: int,
     progress: bool = False,
     log: Log | None = None,
+    X_train: np.ndarray | None = None,
 ) -> tuple[np.ndarray, Fitted]:
-    """(test probabilities, the fitted classifier) of fold ``f``: trained on ``tr`` with seed
-    ``train_cfg.seed + f``, applied to ``te``."""
+    """(test probabilities, the fitted classifier) of fold ``f``: trained on ``tr`` (every
+    sample at each training shift of ``X_train`` (K, N, ...) where given) with seed
+    ``train_cfg.seed + f``, applied to ``X[te]``."""
     cfg_f = dataclasses.replace(train_cfg, seed=train_cfg.seed + f)
+    if X_train is None:
+        X_tr, y_tr, g_tr = X[tr], y[tr], groups[tr]
+    else:
+        X_tr, y_tr, g_tr = stack_copies(X_train, y, groups, tr)
     res = fit_classifier(
-        cfg_f.model, X[tr], y[tr], groups[tr], cfg_f, num_classes, progress=progress, log=log
+        cfg_f.model, X_tr, y_tr, g_tr, cfg_f, num_classes, progress=progress, log=log
     )
     return res.predict_proba(X[te]), res
 
@@ -96,7 +105,7 @@ def run_fold_task(
         with threadpool_limits(limits=task.threads):
             probs, res = run_fold(
                 data.X, data.y, data.groups, tr, te, task.cfg, task.fold, task.num_classes,
-                progress, log,
+                progress, log, data.X_train,
             )  # fmt: skip
     finally:
         torch.set_num_threads(before)
