@@ -85,7 +85,9 @@ def caches(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     for name, root in trees.items():
         out[name] = base / f"cache-{name}"
         args = ["extract", "--dataset", name, "--root", str(root), "--out", str(out[name])]
-        assert main([*args, "--all-classes", "--workers", "1", "--quiet"]) == 0  # the defaults: no window set by hand
+        assert (
+            main([*args, "--all-classes", "--workers", "1", "--quiet"]) == 0
+        )  # the defaults: no window set by hand
     return out
 
 
@@ -111,6 +113,7 @@ def test_megc2019_composite_end_to_end(caches: dict[str, Path], tmp_path: Path, 
     assert {r for r in inputs if r[2] == "baseline"} == {
         ("pseudo-discrete", "logreg", "baseline"),
         ("mdmo", "svm", "baseline"),
+        ("onset-apex", "logreg", "baseline"),  # the caches carry the onset-to-apex flow
     }
     assert [r["dataset"] for r in rows[:4]] == ["casme2", "samm", "smic", "overall"]
     header, preds = _predictions(out)

@@ -111,7 +111,7 @@ def _attributes(
     return attribute, by_subject, by_clip
 
 
-def _jobs(
+def preset_jobs(
     cfg: ExperimentConfig,
     inputs: tuple[str, ...] | None,
     batch: dict[str, np.ndarray],
@@ -172,7 +172,7 @@ def reproduce(
         sub = feats.subset(mask)
         batch = sub.batch()
         n_subj = np.unique(sub.subjects).size
-        for input_name, model, role in _jobs(cfg, inputs, batch, left_out, say):
+        for input_name, model, role in preset_jobs(cfg, inputs, batch, left_out, say):
             say(
                 f"[{subset} / {input_name} / {model}] {len(sub.labels)} samples from "
                 f"{n_subj} subjects"

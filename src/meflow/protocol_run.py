@@ -22,12 +22,14 @@ from typing import Any
 import numpy as np
 
 from meflow.cells import CellResult, run_cell
-from meflow.config import BASELINES, ExperimentConfig, ExtractConfig, from_dict
+from meflow.config import ExperimentConfig, ExtractConfig, from_dict
 from meflow.evaluation.bootstrap import bootstrap_ci
 from meflow.evaluation.metrics import micro_roc_auc, uar, uf1
 from meflow.execution import execution_record
+from meflow.experiments import preset_jobs
 from meflow.features.cache import atomic_write_text
 from meflow.features.inputs import build_input
+from meflow.features.shifted import training_inputs
 from meflow.protocols import Protocol, load_protocol
 from meflow.report import write_results
 
@@ -115,8 +117,8 @@ def run_protocol(
     extract = from_dict(ExtractConfig, feats.extract, "extract")
     cfg = dataclasses.replace(cfg, evaluate=evaluate, extract=extract)
     batch = feats.batch()
-    jobs = [(i, cfg.train.model, "model") for i in (inputs or cfg.train.inputs)]
-    jobs += [(BASELINES[b][1], BASELINES[b][0], "baseline") for b in cfg.evaluate.baseline_names]
+    left_out: list[str] = []
+    jobs = preset_jobs(cfg, inputs, batch, left_out, say)
     cells: dict[tuple[str, str, str], CellResult] = {}
     n_subj = np.unique(feats.subjects).size
     for input_name, model, role in jobs:
@@ -125,6 +127,8 @@ def run_protocol(
             f"{n_subj} subjects"
         )
         X = build_input(input_name, batch, cfg.train)
+        # position training (train.shifts) for the preset's rows; references as published
+        X_train = training_inputs(input_name, feats, cfg.train) if role == "model" else None
         cells[(protocol.name, input_name, model)] = run_cell(
             X,
             feats.labels,
@@ -139,6 +143,7 @@ def run_protocol(
             log,
             executor,
             classes=feats.classes,
+            X_train=X_train,
         )
     ev = cfg.evaluate
     rows = [
@@ -164,6 +169,7 @@ def run_protocol(
         "preset": cfg.preset,
         "protocol": protocol.name,
         "protocol_notes": data.notes,
+        "left_out_rows": left_out,
         "demographics": None,
         "stratify_by": None,
         "excluded_samples": [],
