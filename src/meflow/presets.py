@@ -5,15 +5,17 @@ recommended configuration's). Settings are resolved once, in this order: default
 preset, the YAML file (``--config``), the command's shortcut options, ``--set``; every run
 records the preset's name and the resolved settings.
 
-``paper`` is the method exactly as Mishin (2025) publishes it: flow between consecutive
-frames, the angle only (arithmetic mean of the pixels' angles, as the paper's formula), 8
-sectors, YOLO11-S on the discrete and the continuous pseudo-image, no head-motion
-compensation and no noise floor (the paper mentions neither). What the paper leaves open
+``paper`` is the method exactly as Mishin (2025) publishes it: flow between consecutive frames,
+the angle only (arithmetic mean of the pixels' angles, as the paper's formula), 8 sectors,
+YOLO11-S on the discrete and the continuous pseudo-image, no head-motion compensation, no noise
+floor and no position training (the paper mentions none of them). What the paper leaves open
 (the flow algorithm, the crop, the training) keeps meflow's defaults (docs/method.md).
 
 ``recommended`` is what measured best on the realistic synthetic benchmark (docs/variants.md):
 each region's mean flow vector (magnitude kept), head motion compensated, summed over 8
-stretches of the window, and a logistic regression.
+stretches of the window, and a logistic regression trained on every window moved by up to 8
+frame pairs from the annotated apex (position training: the expression need not sit at the
+window's centre, as it does not in a video meflow predict or a spotter cuts).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ PRESETS: dict[str, tuple[str, ...]] = {
         "train.model=yolo11",
         "train.scale=s",
         "train.input=pseudo-discrete,pseudo-continuous",
+        "train.shifts=0",
     ),
 }
 DEFAULT_PRESET = "recommended"
