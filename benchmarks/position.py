@@ -47,10 +47,10 @@ class Row:
 
 
 ROWS = (
-    Row("recommended", "recommended, blind (centred training): logreg on vector-bins",
+    Row("recommended", "blind, centred training only (train.shifts=0): logreg on vector-bins",
         "logreg", "vector-bins"),
-    Row("recommended-position", "recommended, blind, with position training", "logreg",
-        "vector-bins", True),
+    Row("recommended-position", "recommended (blind; position training): logreg on vector-bins",
+        "logreg", "vector-bins", True),
     Row("vector-peak", "position-invariant: logreg on vector-peak", "logreg", "vector-peak"),
     Row("displacement-bins", "logreg on displacement-bins", "logreg", "displacement-bins"),
     Row("displacement-bins-position", "logreg on displacement-bins, position training",
@@ -236,6 +236,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for key, t in tabs.items():
         print(f"\n{key} (test shift in frame pairs, each sign separately):\n" + markdown(t))
     figures = {"seconds": f"{time.perf_counter() - t0:.0f}", "samples": str(len(feats.labels))}
+    for key, m in [*res["rows"].items(), ("prior", res["prior"])]:
+        for s, v in m.items():
+            figures[f"{key}.auc.{s:+d}"] = f"{v['micro_roc_auc']:.3f}"
+            figures[f"{key}.uf1.{s:+d}"] = f"{v['uf1']:.3f}"
     extra = {"left_out": res["left_out"], "train_shifts": list(_ints(args.train_shifts)),
              "rows": {k: {str(s): v for s, v in m.items()} for k, m in res["rows"].items()},
              "prior": {str(s): v for s, v in res["prior"].items()}}  # fmt: skip
