@@ -63,6 +63,22 @@ ROWS = (
     Row("logreg-pseudo", "baseline: logreg on the pseudo-image", "logreg", "pseudo-discrete"),
     Row("mdmo-svm", "baseline: MDMO + linear SVM", "svm", "mdmo"),
 )  # fmt: skip
+# the paper preset's own rows (YOLO11-S on its two pseudo-images, centred training as
+# published), scored on a cache extracted with --preset paper (--paper-cache)
+PAPER_ROWS = (
+    Row(
+        "paper-discrete",
+        "paper preset: YOLO11-S on the discrete pseudo-image",
+        "yolo11",
+        "pseudo-discrete",
+    ),
+    Row(
+        "paper-continuous",
+        "paper preset: YOLO11-S on the continuous pseudo-image",
+        "yolo11",
+        "pseudo-continuous",
+    ),
+)
 FAST_ROWS = ("recommended", "recommended-position", "vector-peak", "onset-apex",
              "bins-onset-apex-position", "mdmo-svm")  # fmt: skip
 PRIOR = "class prior"
@@ -165,7 +181,7 @@ def tables(
 ) -> dict[str, dict[str, Any]]:
     """The 'auc' and 'uf1' tables: a row per scored row and the prior, a column per shift,
     the change at +-8 (mean of -8 and +8 minus 0) and the row's prior."""
-    labels = {r.key: r.label for r in rows}
+    labels = {r.key: r.label for r in (*rows, *PAPER_ROWS)}
     shifts = [f"{s:+d}" if s else "0" for s in test_shifts]
     out = {}
     for key, metric in (("auc", "micro_roc_auc"), ("uf1", "uf1")):
@@ -206,6 +222,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--bootstrap", type=int, default=1000, help="draws of the 95%% intervals")
     p.add_argument("--fast", action="store_true", help=f"rows {','.join(FAST_ROWS)}, no CI")
     p.add_argument("--threads", type=int, default=1, help="BLAS threads")
+    p.add_argument("--paper-cache", type=Path, help="a --preset paper cache: the paper's rows too")
     p.add_argument("--out", type=Path, help="folder of position.json (default benchmarks/results)")
     return p
 
@@ -232,6 +249,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             feats, rows, cfg, test_shifts, _ints(args.train_shifts),
             0 if args.fast else args.bootstrap, lambda s: print(s, flush=True),
         )  # fmt: skip
+    if args.paper_cache is not None:  # the paper preset's rows on its own extraction
+        pcfg = with_preset("paper")
+        pfeats = load_features(args.paper_cache, pcfg.train.min_valid)
+        if list(pfeats.sample_ids) != list(feats.sample_ids):
+            _parser().error("--paper-cache holds other samples than --cache")
+        with threadpool_limits(limits=args.threads):
+            pres = position_results(
+                pfeats, PAPER_ROWS, pcfg, test_shifts, (0,),
+                0 if args.fast else args.bootstrap, lambda s: print(s, flush=True),
+            )  # fmt: skip
+        res["rows"].update(pres["rows"])
+        res["seconds"].update(pres["seconds"])
     tabs = tables(res, rows, test_shifts)
     for key, t in tabs.items():
         print(f"\n{key} (test shift in frame pairs, each sign separately):\n" + markdown(t))
