@@ -57,11 +57,12 @@ def sample_stats(
     ``magnitude`` (pairs, R) and ``vector`` (pairs, R, 2) its per-pair region statistics.
     """
     first, second = frames[:-1], frames[1:]
-    outside = valid & ((second < onset - 1) | (first > offset + 1))
+    moved = first != second  # a pair that repeats a frame (a completed short clip) has no flow
+    outside = valid & moved & ((second < onset - 1) | (first > offset + 1))
     mags = magnitude[outside]
     noise = float(np.nanmedian(mags)) if np.isfinite(mags).any() else float("nan")
     rise = valid & (first >= onset) & (second <= apex)
-    n_rise = int(((first >= onset) & (second <= apex)).sum())
+    n_rise = int((moved & (first >= onset) & (second <= apex)).sum())
     if rise.any():
         travel = np.nansum(vector[rise], axis=0)  # (R, 2)
         disp = float(np.nanmax(np.hypot(travel[:, 0], travel[:, 1])))
