@@ -45,3 +45,12 @@ def test_overrides() -> None:
     assert cfg.flow.backend == "farneback" and cfg.features.window == 32
     with pytest.raises(ConfigError, match="did you mean 'flow'"):
         override(ExtractConfig(), ["flwo.backend=dis"])
+
+
+def test_a_text_setting_given_as_a_whole_number_is_its_text():
+    """`--set train.shifts=0` (YAML reads 0) and the paper preset's own `train.shifts=0`."""
+    from meflow.config import ExperimentConfig, override, with_preset
+
+    assert override(ExperimentConfig(), ["train.shifts=0"]).train.shift_list == (0,)
+    assert with_preset("paper").train.shift_list == (0,)
+    assert with_preset("recommended").train.shift_list == (-8, -6, -4, -2, 0, 2, 4, 6, 8)

@@ -333,6 +333,8 @@ def from_dict(cls: type[T], data: dict[str, Any] | None, where: str = "") -> T:
 def _coerce(path: str, value: Any, tp: Any) -> Any:
     if tp is str and value is None:  # 'key=' on the command line: the empty string
         return ""
+    if tp is str and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # 'train.shifts=0': YAML reads a whole number
     if tp is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
