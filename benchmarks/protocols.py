@@ -53,10 +53,12 @@ def rows_of(run: Path) -> list[list[str]]:
     for r in doc["rows"]:
         model = r["model"] + (" (baseline)" if r["role"] == "baseline" else "")
         out.append(
-            [r["dataset"], r["input"], model, f(r["uf1"]), f(r["uar"]), f(r["micro_roc_auc"])]
-            + [f(r["micro_roc_auc_ci"]), f(r["prior_micro_roc_auc"])]
-            + [str(r["n_samples"]), str(r["n_subjects"])]
-        )
+            [
+                r["dataset"], r["input"], model, f(r["uf1"]), f(r["uar"]),
+                f(r["micro_roc_auc"]), f(r["micro_roc_auc_ci"]), f(r["prior_micro_roc_auc"]),
+                str(r["n_samples"]), str(r["n_subjects"]),
+            ]
+        )  # fmt: skip
     return out
 
 
