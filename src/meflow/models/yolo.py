@@ -80,7 +80,8 @@ def prepare_input(x_uint8: np.ndarray, pad_to: int | None = None) -> torch.Tenso
     """The float tensor (N, 1, H, W) in [0, 1] the network takes, from uint8 (N, 42, 64) images.
 
     The 42x64 image is used as is by default (see docs/model.md: the network's stride-2
-    convolutions handle 42 rows, and zero padding would look like real sector-0 flow).
+    convolutions handle 42 rows, and zero padding would add 22 rows of grey 0, "no direction",
+    which are no regions).
     ``pad_to`` pads the rows at the bottom with zeros up to that height, for comparison only.
     """
     x = np.asarray(x_uint8)
