@@ -24,7 +24,8 @@ CFG = ExperimentConfig(
 
 
 def test_shifts_setting_parses_a_list_and_refuses_other_text() -> None:
-    assert TrainConfig().shift_list == (0,)
+    assert TrainConfig(shifts="0").shift_list == (0,)
+    assert TrainConfig().shift_list == tuple(range(-8, 9, 2))  # the recommended default
     assert TrainConfig(shifts="-8, 0,8,0").shift_list == (-8, 0, 8)
     with pytest.raises(ConfigError, match=r"train.shifts: '4:8' is not a whole number"):
         TrainConfig(shifts="0,4:8")
