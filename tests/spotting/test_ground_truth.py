@@ -133,6 +133,12 @@ def test_samm_lv_counts_and_fractional_frame_repairs(shared_data: Path) -> None:
     )
     assert (first.onset, first.apex, first.offset, first.type) == (566, 648, 743, "macro")
     assert len(gt.recordings()) == 147  # verified with pandas: Filename without its last part
+    # Kept as written (pandas: 10 rows with Onset 0, all Macro; Filename 037_4_1 twice).
+    assert sum(i.onset == 0 for i in gt.intervals) == 10
+    assert [(i.type, i.onset, i.offset) for i in gt.intervals if i.name == "037_4_1"] == [
+        ("micro", 1488, 1577),
+        ("macro", 1487, 1605),
+    ]
 
 
 # ---- CAS(ME)^3 miniatures ------------------------------------------------------------------
@@ -303,6 +309,8 @@ def test_samm_lv_rules_on_a_miniature(tmp_path: Path) -> None:
         ["006", "006_1_5", 1, -3, 2, 3, 3, "Macro", 4, None],  # 9: negative onset
         ["006", "006_2_1", 2, 0, 2, 3, 4, None, 4, None],  # 10: no type
         ["006", "006_2_2", 2, 0, 2, 3, 4, "Macro", None, None],  # 11: as is (onset 0 kept)
+        ["006", "006_2_3", 2, 5, "/", 9, 5, "Macro", None, None],  # 12: apex '/'
+        ["006", "006_2_4", 2, 7, None, 9, 3, "Micro", None, None],  # 13: apex empty
         [None] * 10,  # trailing empty rows are not rows
     ]
     gt = load_samm_lv(samm_book(tmp_path, rows))
@@ -314,6 +322,8 @@ def test_samm_lv_rules_on_a_miniature(tmp_path: Path) -> None:
         ("006", "006_1", 3562, None, 3632, "micro", "4"),
         ("006", "006_1", 11, 12, 13, "micro", "4"),
         ("006", "006_2", 0, 2, 3, "macro", None),
+        ("006", "006_2", 5, None, 9, "macro", None),
+        ("006", "006_2", 7, None, 9, "micro", None),
     ]
     assert reasons(gt, "repaired") == {
         5: "Onset 566.4 rounded to the nearest frame 566; Apex 647.6 rounded to the nearest "
@@ -321,6 +331,8 @@ def test_samm_lv_rules_on_a_miniature(tmp_path: Path) -> None:
         6: "apex -1 (not annotated): left unknown",
         7: "Onset 10.5 rounded to the nearest frame 11; Apex 11.5 rounded to the nearest frame "
         "12; Offset 12.5 rounded to the nearest frame 13",
+        12: "Apex not annotated ('/'): left unknown",
+        13: "Apex not annotated (''): left unknown",
     }
     assert reasons(gt, "dropped") == {
         8: "Filename '007_1_4' is not <subject>_<video>_<n> of subject 006",
@@ -339,5 +351,8 @@ def test_samm_lv_errors(tmp_path: Path) -> None:
     assert load_samm_lv(samm_book(tmp_path, micro)).counts == {"micro": 1}
     with pytest.raises(LabelFileError, match=r"row 5, column 'Type'.*'Other'"):
         load_samm_lv(samm_book(tmp_path, other))
+    infinite = [["006", "006_1_1", 1, "inf", 2, 3, 3, "Micro", 4, None]]
+    with pytest.raises(LabelFileError, match=r"row 5, column 'Onset': frame number expected"):
+        load_samm_lv(samm_book(tmp_path, infinite))
     with pytest.raises(LabelFileError, match="no header row"):
         load_samm_lv(write_book(tmp_path / "other.xlsx", {"x": [["a", "b"], [1, 2]]}))

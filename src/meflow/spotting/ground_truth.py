@@ -15,7 +15,8 @@ Three files, read unchanged, as the datasets and the MEGC challenges distribute 
   category, macro-/micro-expression, emotion word); sheet ``naming rule1`` maps the subject
   number (third column) to its folder (second column, ``s15``), sheet ``naming rule2`` the
   video code (``0101``) to the clip's video name (``anger1``). Subject = the folder, recording
-  = the video code, name = the clip; emotion = the emotion word; 30 fps.
+  = the video code, name = the clip; emotion = the emotion word (six-class spellings
+  normalised: happy -> happiness); 30 fps.
 * ``samm-lv`` -- SAMM Long Videos ``SAMMLV_gt.xlsx``: notes above the header row (found by
   name), Subject, Filename ``006_1_2`` (recording ``006_1``, expression 2), Onset, Apex,
   Offset, Type (``Macro``, ``Micro - 1/2``), Action Units; 200 fps.

@@ -105,6 +105,8 @@ class RowReader:
                 self.path, f"frame number expected, got {value!r}", self.row, column
             )
         if is_blank(value) or cell_text(value).lower() in MISSING_MARKERS:
+            if f == "apex" and f in self.columns:
+                self.notes.append(f"{column} not annotated ({cell_text(value)!r}): left unknown")
             return None
         if isinstance(value, (int, float)):
             number = float(value)
@@ -116,8 +118,10 @@ class RowReader:
                 raise LabelFileError(
                     self.path, f"frame number expected, got {got!r}", self.row, column
                 ) from None
-        if math.isnan(number) or math.isinf(number):
-            return None
+        if not math.isfinite(number):
+            raise LabelFileError(
+                self.path, f"frame number expected, got {value!r}", self.row, column
+            )
         if number == -1 and f == "apex":
             self.notes.append("apex -1 (not annotated): left unknown")
             return None
