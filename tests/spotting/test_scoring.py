@@ -262,3 +262,23 @@ def test_paired_bootstrap_resamples_subjects_and_is_antisymmetric() -> None:
     assert none.skipped == 50 and np.isnan(none.point)
     with pytest.raises(MeflowError, match="no subject given"):
         paired_f1_difference(a, b, gts, {}, n=10)
+
+
+def test_scores_do_not_depend_on_the_order_given() -> None:
+    # three recordings, both types, overlapping and duplicate predictions, shuffled
+    rng = np.random.default_rng(0)
+    gts = [iv(o, o + 9, t, r) for r in "abc" for o, t in ((0, "micro"), (30, "macro"))]
+    gts += [iv(5, 14, "micro", "a")]
+    preds = [iv(o, o + 9, t, r) for r in "abc" for o, t in ((2, "micro"), (31, "macro"))]
+    preds += [iv(4, 13, "micro", "a"), iv(3, 12, "micro", "a"), iv(50, 59, "macro", "b")]
+    base = score_spotting(preds, gts).as_dict()
+    for _ in range(5):
+        p = [preds[i] for i in rng.permutation(len(preds))]
+        g = [gts[i] for i in rng.permutation(len(gts))]
+        assert score_spotting(p, g).as_dict() == base
+    # a: micro GT [0,9], [5,14]; predictions [2,11] (IoU 8/12, 7/13), [4,13] (6/14, 9/11),
+    # [3,12] (7/13, 8/12): two pairs possible -> micro TP 2 in a, 1 in b, 1 in c of 5 preds
+    assert (base["micro"]["tp"], base["micro"]["n_pred"], base["micro"]["n_gt"]) == (4, 5, 4)
+    assert (base["macro"]["tp"], base["macro"]["fp"]) == (3, 1)
+    with pytest.raises(MeflowError, match="IoU threshold"):
+        score_spotting(preds, gts, threshold=0.0)

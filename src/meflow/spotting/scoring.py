@@ -87,10 +87,17 @@ def iou(a: Interval, b: Interval) -> float:
     return inter / union
 
 
-def _passes(a: Interval, b: Interval, threshold: Fraction) -> bool:
-    """IoU(a, b) >= threshold, compared exactly (5 of 10 frames is 0.5, not 0.4999...)."""
-    inter, union = overlap_union(a, b)
-    return inter > 0 and inter * threshold.denominator >= threshold.numerator * union
+def _overlaps(
+    preds: list[tuple[int, Interval]], gts: list[tuple[int, Interval]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(shared frames, frames in either), (predictions, ground truths) int64 matrices."""
+    p = np.array([(iv.onset, iv.offset) for _, iv in preds], dtype=np.int64).reshape(-1, 2)
+    g = np.array([(iv.onset, iv.offset) for _, iv in gts], dtype=np.int64).reshape(-1, 2)
+    first = np.maximum(p[:, None, 0], g[None, :, 0])
+    last = np.minimum(p[:, None, 1], g[None, :, 1])
+    inter = np.maximum(last - first + 1, 0)
+    lengths = (p[:, 1] - p[:, 0] + 1)[:, None] + (g[:, 1] - g[:, 0] + 1)[None, :]
+    return inter, lengths - inter
 
 
 @dataclass(frozen=True)
@@ -110,10 +117,12 @@ def _match_group(
 
     if not preds or not gts:
         return []
-    ok = np.array([[_passes(p, g, threshold) for _, g in gts] for _, p in preds], dtype=bool)
+    inter, union = _overlaps(preds, gts)
+    # IoU >= threshold compared exactly in integers (5 of 10 frames is 0.5, not 0.4999...)
+    ok = (inter > 0) & (inter * threshold.denominator >= threshold.numerator * union)
     if not ok.any():
         return []
-    ious = np.array([[iou(p, g) for _, g in gts] for _, p in preds])
+    ious = inter / union
     scores = np.array([p.score if p.score is not None else -np.inf for _, p in preds])
     # rank 0 = lowest score; equal scores share a rank; a tiny bonus prefers higher ranks
     rank = np.unique(scores, return_inverse=True)[1].reshape(-1).astype(float)
