@@ -77,6 +77,12 @@ def test_two_predictions_on_one_ground_truth_one_is_a_false_positive() -> None:
     tied = [iv(0, 9, score=0.2), iv(0, 9, score=0.9)]
     assert [m.prediction for m in match_intervals(tied, [iv(0, 9)])] == [1]
     assert [m.prediction for m in match_intervals(tied[::-1], [iv(0, 9)])] == [0]
+    # equal scores (or none): the one given first
+    for same in ([iv(0, 9), iv(0, 9), iv(0, 9)], [iv(0, 9, score=1.0)] * 3):
+        assert [m.prediction for m in match_intervals(same, [iv(0, 9)])] == [0]
+    assert [
+        m.prediction for m in match_intervals([iv(0, 9), iv(0, 9), iv(0, 9)] * 2, [iv(0, 9)] * 2)
+    ] == [0, 1]
 
 
 def test_matching_takes_the_most_pairs_not_the_greedy_best() -> None:

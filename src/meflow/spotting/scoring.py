@@ -124,9 +124,12 @@ def _match_group(
         return []
     ious = inter / union
     scores = np.array([p.score if p.score is not None else -np.inf for _, p in preds])
-    # rank 0 = lowest score; equal scores share a rank; a tiny bonus prefers higher ranks
-    rank = np.unique(scores, return_inverse=True)[1].reshape(-1).astype(float)
-    bonus = 1e-9 * rank[:, None] / (len(preds) + 1)
+    # rank n-1 = highest score, the earliest given among equal scores; a bonus below any IoU
+    # difference of real intervals (1e-9 in all) settles the ties left by pairs and IoU
+    order = np.lexsort((-np.arange(len(preds)), scores))
+    rank = np.empty(len(preds))
+    rank[order] = np.arange(len(preds))
+    bonus = 1e-9 * rank[:, None] / (len(preds) * min(len(preds), len(gts)))
     big = float(min(len(preds), len(gts)) + 1)  # one more pair outweighs any IoU sum
     weight = np.where(ok, big + ious + bonus, 0.0)
     rows, cols = linear_sum_assignment(weight, maximize=True)
