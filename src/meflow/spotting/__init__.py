@@ -1,5 +1,6 @@
 """Spotting: where the micro- and macro-expressions of a long recording are (issue 22).
 
 ``ground_truth``: the datasets' spotting annotations (CAS(ME)^3 Part A, CAS(ME)^2, SAMM Long
-Videos) as intervals; ``scoring``: MEGC's interval matching and metrics.
+Videos) as intervals; ``scoring``: MEGC's interval matching and metrics (and STRS);
+``references``: the chance reference and the paired bootstrap of two spotters.
 """
