@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from meflow.errors import MeflowError
+from meflow.features.cache import save_npz
 from meflow.spotting.baseline import (
     BaselineParams,
     RecordingFlow,
@@ -15,6 +17,7 @@ from meflow.spotting.baseline import (
     contrast_curve,
     interval_k,
     motion_curve,
+    read_video_features,
     spot_baseline,
 )
 from meflow.spotting.scoring import Interval, iou, score_spotting
@@ -97,6 +100,27 @@ def test_frame_numbers_follow_the_first_frame() -> None:
     assert [(i.onset + 1000, i.offset + 1000, i.type) for i in a] == [
         (i.onset, i.offset, i.type) for i in b
     ]
+
+
+def test_an_extracted_video_file_is_read_and_numbered_as_its_source(tmp_path: Path) -> None:
+    # a 60 fps source analysed at 30 fps: analysed frame j is the source's frame 2j + 5
+    rec, _ = recording("r1", 400, np.random.default_rng(1), micro=[80], macro=[240])
+    taken = (2 * np.arange(rec.frames) + 5).astype(np.int32)
+    arrays = {"vector": rec.vector.astype(np.float32), "valid": rec.valid}
+    path = tmp_path / "clip.npz"
+    save_npz(path, {**arrays, "analysis_fps": np.array(FPS), "frames": taken}, {"source": "x"})
+    read = read_video_features(path)
+    assert read.name == "clip" and read.fps == FPS and read.frames == 400
+    a, b = spot_baseline(rec, PARAMS), spot_baseline(read, PARAMS)
+    assert len(a) == 2
+    assert [(2 * i.onset + 5, 2 * i.offset + 5, i.type) for i in a] == [
+        (i.onset, i.offset, i.type) for i in b
+    ]
+    save_npz(path, arrays)
+    with pytest.raises(MeflowError, match="analysis_fps, frames"):
+        read_video_features(path)
+    with pytest.raises(MeflowError, match="non-decreasing"):
+        RecordingFlow("r", rec.vector, rec.valid, FPS, frame_numbers=taken[::-1])
 
 
 def test_pure_noise_gives_nothing_with_a_high_p_and_the_floor() -> None:

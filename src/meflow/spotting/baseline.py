@@ -18,10 +18,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
 from meflow.errors import MeflowError
+from meflow.features.cache import load_npz
 from meflow.spotting.scoring import Interval, score_spotting
 
 # CAS(ME)^3 Part A's median lengths at 30 fps (shared README): micro 22 frames, macro 73
@@ -72,13 +74,15 @@ def interval_k(length_s: float, fps: float) -> int:
     return max(1, math.floor((n + 1) / 2 + 0.5))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RecordingFlow:
     """One recording's per-pair region mean flow, as ``meflow extract --video`` stores it.
 
     ``vector``: (pairs, 42, 2) float (dx, dy) px per frame, NaN where a region has no flow;
-    ``valid``: (pairs,) bool; pair t joins frames t and t + 1. ``first_frame``: the number the
-    dataset gives frame 0, so that intervals come out in the dataset's own frame numbers.
+    ``valid``: (pairs,) bool; pair t joins frames t and t + 1; ``fps``: the rate of these
+    frames. Intervals come out numbered ``first_frame + frame``, or ``frame_numbers[frame]``
+    when given ((frames,) non-decreasing: each analysed frame's number in the source, as the
+    ``frames`` array of an extracted video holds them).
     """
 
     name: str
@@ -86,6 +90,7 @@ class RecordingFlow:
     valid: np.ndarray
     fps: float
     first_frame: int = 0
+    frame_numbers: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         v = np.asarray(self.vector, dtype=np.float64)
@@ -102,11 +107,40 @@ class RecordingFlow:
             raise MeflowError(f"recording {self.name!r}: fps must be positive, got {self.fps}")
         object.__setattr__(self, "vector", v)
         object.__setattr__(self, "valid", ok.astype(bool))
+        if self.frame_numbers is not None:
+            nums = np.asarray(self.frame_numbers, dtype=np.int64)
+            if nums.shape != (v.shape[0] + 1,) or (np.diff(nums) < 0).any():
+                raise MeflowError(
+                    f"recording {self.name!r}: frame_numbers must be ({v.shape[0] + 1},) and "
+                    "non-decreasing"
+                )
+            object.__setattr__(self, "frame_numbers", nums)
+
+    def number(self, frame: int) -> int:
+        """The source's number of analysed frame ``frame``."""
+        if self.frame_numbers is not None:
+            return int(self.frame_numbers[frame])
+        return self.first_frame + frame
 
     @property
     def frames(self) -> int:
         """Number of frames (pairs + 1)."""
         return int(self.vector.shape[0]) + 1
+
+
+def read_video_features(path: Path, name: str | None = None) -> RecordingFlow:
+    """The RecordingFlow of a file ``meflow extract --video`` wrote (numbered as the source)."""
+    arrays, _ = load_npz(path)
+    missing = [k for k in ("vector", "valid", "analysis_fps", "frames") if k not in arrays]
+    if missing:
+        raise MeflowError(f"{path}: not an extracted video's features (no {', '.join(missing)})")
+    return RecordingFlow(
+        name or Path(path).stem,
+        arrays["vector"],
+        arrays["valid"],
+        float(arrays["analysis_fps"]),
+        frame_numbers=arrays["frames"],
+    )
 
 
 def motion_curve(
@@ -208,10 +242,9 @@ def _from_curves(
         found["micro"] = [
             m for m in found["micro"] if not any(lo <= m[3] <= hi for lo, hi, _, _ in macro)
         ]
-    f0 = rec.first_frame
     return sorted(
         (
-            Interval(rec.name, lo + f0, hi + f0, kind, score)
+            Interval(rec.name, rec.number(lo), rec.number(hi), kind, score)
             for kind, rows in found.items()
             for lo, hi, score, _ in rows
         ),
