@@ -13,13 +13,13 @@ from meflow.features.cache import save_npz
 from meflow.spotting.baseline import (
     BaselineParams,
     RecordingFlow,
-    choose_params,
     contrast_curve,
     interval_k,
     motion_curve,
     read_video_features,
     spot_baseline,
 )
+from meflow.spotting.baseline_grid import baseline_grid, choose_params
 from meflow.spotting.scoring import Interval, iou, score_spotting
 
 FPS = 30.0
@@ -198,6 +198,32 @@ def test_p_is_chosen_on_training_recordings_only() -> None:
     # and the chosen parameters spot the held-out recording
     s = score_spotting(spot_baseline(held, choice.params), held_truth)
     assert s.overall.tp == 2
+
+
+def test_one_grid_serves_every_fold_without_the_held_out_recording() -> None:
+    train = _subjects(12)
+    recs = [r for r, _ in train]
+    gts = [g for _, t in train for g in t]
+    held, held_truth = recording("held", 500, np.random.default_rng(5), micro=[100], macro=[300])
+    grid = baseline_grid([*recs, held], gts + held_truth, PARAMS, p_grid=(0.2, 0.5, 0.8))
+    assert grid.counts.shape == (5, 9, 2, 3)
+    fold = grid.choose(r.name for r in recs)
+    alone = choose_params(recs, gts, PARAMS, p_grid=(0.2, 0.5, 0.8))
+    assert fold.params == alone.params and fold.f1 == alone.f1 and fold.grid == alone.grid
+    # the held-out recording replaced by pure noise, its annotation by two other intervals
+    noise, _ = recording("held", 500, np.random.default_rng(6))
+    other = [Interval("held", 10, 30, "micro"), Interval("held", 200, 260, "macro")]
+    grid2 = baseline_grid([*recs, noise], gts + other, PARAMS, p_grid=(0.2, 0.5, 0.8))
+    assert not np.array_equal(grid2.counts[4], grid.counts[4])
+    again = grid2.choose(r.name for r in recs)
+    assert again.params == fold.params and again.f1 == fold.f1
+    # the counts pool as MEGC's score does: the whole grid's best equals a direct score
+    best = grid.choose(grid.names)
+    preds = [iv for r in [*recs, held] for iv in spot_baseline(r, best.params)]
+    direct = score_spotting(preds, gts + held_truth)
+    assert best.f1["overall"] == pytest.approx(direct.overall.f1)
+    with pytest.raises(MeflowError, match="not in the baseline grid"):
+        grid.choose(["nobody"])
 
 
 def test_length_scales_and_floors_are_searched() -> None:

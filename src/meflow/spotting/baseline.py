@@ -10,26 +10,24 @@ own k = (N + 1) / 2, N a typical expression length in frames, and its own p).
 
 Here the blocks are meflow's 42 regions and the motion between two frames is the sum of the
 per-pair region mean flow vectors between them (pair t joins frames t and t + 1). Parameters
-are chosen on training recordings only (``choose_params``).
+are chosen on training recordings only (``spotting.baseline_grid``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from meflow.errors import MeflowError
 from meflow.features.cache import load_npz
-from meflow.spotting.scoring import Interval, score_spotting
+from meflow.spotting.scoring import Interval
 
 # CAS(ME)^3 Part A's median lengths at 30 fps (shared README): micro 22 frames, macro 73
 MICRO_LENGTH_S = 22 / 30
 MACRO_LENGTH_S = 73 / 30
-DEFAULT_P_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))
 
 
 @dataclass(frozen=True)
@@ -229,7 +227,7 @@ def curves(rec: RecordingFlow, params: BaselineParams) -> dict[str, tuple[int, n
     return out
 
 
-def _from_curves(
+def spot_from_curves(
     rec: RecordingFlow, cs: dict[str, tuple[int, np.ndarray]], params: BaselineParams
 ) -> list[Interval]:
     """The spotted intervals of one recording from its contrast curves."""
@@ -255,75 +253,4 @@ def _from_curves(
 def spot_baseline(rec: RecordingFlow, params: BaselineParams | None = None) -> list[Interval]:
     """The micro and macro intervals spotted in one recording (score: the peak's contrast, px)."""
     params = params or BaselineParams()
-    return _from_curves(rec, curves(rec, params), params)
-
-
-@dataclass(frozen=True)
-class BaselineChoice:
-    """The parameters chosen on training recordings, their pooled F1s, and every grid row."""
-
-    params: BaselineParams
-    f1: dict[str, float]
-    grid: list[dict[str, float | None]]
-
-
-def choose_params(
-    recordings: Sequence[RecordingFlow],
-    ground_truth: Sequence[Interval],
-    base: BaselineParams | None = None,
-    p_grid: Sequence[float] = DEFAULT_P_GRID,
-    length_scales: Sequence[float] = (1.0,),
-    floor_grid: Sequence[float | None] | None = None,
-) -> BaselineChoice:
-    """Chooses p_micro, p_macro (and a length scale, a noise floor) on TRAINING recordings only.
-
-    The choice maximises the overall F1 pooled over ``recordings`` (MEGC's score_spotting);
-    ground truths of other recordings are ignored, so giving a whole dataset's annotation does
-    not let a held-out recording in. Ties go to the larger p_macro, then the larger p_micro
-    (fewer intervals), then the earlier scale and floor given. Run it inside each
-    leave-one-subject-out fold on that fold's training subjects.
-    """
-    base = base or BaselineParams()
-    if not recordings:
-        raise MeflowError("choosing the baseline's parameters needs training recordings")
-    names = {r.name for r in recordings}
-    if len(names) != len(recordings):
-        raise MeflowError("training recordings must have distinct names")
-    if not p_grid or not length_scales:
-        raise MeflowError("the p grid and the length scales must not be empty")
-    gts = [g for g in ground_truth if g.recording in names]
-    floors = [base.floor_sigmas] if floor_grid is None else list(floor_grid)
-    best: tuple[tuple[float, ...], BaselineParams, dict[str, float]] | None = None
-    grid: list[dict[str, float | None]] = []
-    for si, scale in enumerate(length_scales):
-        scaled = replace(
-            base,
-            micro_length_s=base.micro_length_s * scale,
-            macro_length_s=base.macro_length_s * scale,
-        )
-        cs = [curves(r, scaled) for r in recordings]
-        for fi, floor in enumerate(floors):
-            for p_macro in p_grid:
-                for p_micro in p_grid:
-                    params = replace(scaled, p_micro=p_micro, p_macro=p_macro, floor_sigmas=floor)
-                    preds = [
-                        iv
-                        for r, c in zip(recordings, cs, strict=True)
-                        for iv in _from_curves(r, c, params)
-                    ]
-                    s = score_spotting(preds, gts)
-                    f1 = {k: s[k].f1 for k in ("micro", "macro", "overall")}
-                    grid.append(
-                        {
-                            "scale": scale,
-                            "floor_sigmas": floor,
-                            "p_micro": p_micro,
-                            "p_macro": p_macro,
-                            **f1,
-                        }
-                    )
-                    key = (f1["overall"], p_macro, p_micro, -si, -fi)
-                    if best is None or key > best[0]:
-                        best = (key, params, f1)
-    assert best is not None
-    return BaselineChoice(best[1], best[2], grid)
+    return spot_from_curves(rec, curves(rec, params), params)
