@@ -194,3 +194,19 @@ def test_same_seed_same_bytes(long_set: LongSummary, tmp_path: Path) -> None:
     )
     assert (other.out / LONG_FILE).read_bytes() != (long_set.out / LONG_FILE).read_bytes()
     assert load_casme3(other.ground_truth).counts == other.counts
+
+
+def test_cli_layout_casme3_long(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from meflow.cli import main
+
+    out = tmp_path / "cli"
+    args = ["synth", "--out", str(out), "--layout", "casme3-long", "--subjects", "1"]
+    assert main([*args, "--recordings", "1", "--seconds", "3", "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "1 recordings of 1 subjects" in text and LONG_FILE in text
+    gt = load_casme3(out / LONG_FILE)
+    assert set(gt.counts) == {"micro", "macro", "blink"}
+    (letter,) = {i.recording for i in gt.intervals}
+    assert len(list((out / "spNO.1" / letter / "color").iterdir())) == 90
+    assert main([*args, "--seconds", "2", "--quiet"]) == 2
+    assert "at least 3 s" in capsys.readouterr().err
