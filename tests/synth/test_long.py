@@ -19,6 +19,8 @@ from meflow.synth.long_plan import (
     MARGIN,
     MICRO_LENGTH,
     MIN_GAP,
+    HeadMove,
+    LongRecording,
     plan_long,
 )
 from meflow.synth.long_render import render_recording
@@ -117,6 +119,27 @@ def test_events_inside_apart_and_with_casme3_lengths() -> None:
     assert min(lengths["macro"]) >= 20 and max(lengths["micro"]) <= 75
 
 
+def test_head_moves_away_from_the_events_and_rendered() -> None:
+    import cv2
+
+    _, recs = plan_long(4, seed=5, recordings_per_subject=3, seconds=60.0)
+    assert sum(len(r.head_moves) for r in recs) >= 12  # 4 a minute, some left out for room
+    for r in recs:
+        for m in r.head_moves:
+            assert m.start >= MARGIN and m.start + m.length < r.frames
+            assert all(
+                m.start + m.length + MIN_GAP < e.onset or m.start > e.offset + MIN_GAP
+                for e in r.events
+            )
+    subject = recs[0].subject
+    rec = LongRecording(subject, "a", 60, (), head_moves=(HeadMove(10, 30, 2.5, -1.5, 0.0),))
+    frames = list(render_recording(3, rec, identity_for(3, subject), STILL))
+    assert np.array_equal(frames[0], frames[10]) and np.array_equal(frames[40], frames[59])
+    grey = [np.float32(cv2.cvtColor(frames[t], cv2.COLOR_BGR2GRAY)) for t in (5, 50)]
+    (dx, dy), _ = cv2.phaseCorrelate(grey[0], grey[1])
+    assert abs(dx - 2.5) < 0.6 and abs(dy + 1.5) < 0.6
+
+
 def test_too_short_a_recording_is_refused() -> None:
     with pytest.raises(MeflowError, match="at least 3 s"):
         plan_long(1, seed=0, seconds=2.0)
@@ -150,7 +173,8 @@ def _measure(frames: np.ndarray, onset: int, apex: int, offset: int) -> tuple[fl
 
 def test_macro_moves_more_and_longer_than_micro(long_set: LongSummary) -> None:
     longer = 0
-    for rec in long_set.recordings:
+    for with_moves in long_set.recordings:
+        rec = dataclasses.replace(with_moves, head_moves=())
         ident = identity_for(3, rec.subject)
         frames = np.array(list(render_recording(3, rec, ident, STILL)))
         measured = {e: _measure(frames, e.onset, e.apex, e.offset) for e in rec.events}

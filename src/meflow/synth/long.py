@@ -20,7 +20,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -232,7 +232,8 @@ def generate_long(
                 "subject": r.subject.name,
                 "recording": r.recording,
                 "frames": r.frames,
-                "events": [e.__dict__ for e in r.events],
+                "events": [asdict(e) for e in r.events],
+                "head_moves": [asdict(m) for m in r.head_moves],
             }
             for r in recordings
         ],

@@ -40,6 +40,12 @@ MARGIN = 5  # frames kept free at each end of a recording
 MIN_SECONDS = 3.0
 MIN_LENGTH = 5  # frames an event is never shortened below
 LONG_STREAM = 10  # the recordings' random streams start here (the clips' use 0..6)
+# Head movements (not annotated, as in CAS(ME)^3): quick shifts and turns of the head on top of
+# the slow drift, each a smooth step over HEAD_MOVE_LENGTH frames, away from every event.
+HEAD_MOVES_PER_MINUTE = 4.0
+HEAD_MOVE_LENGTH = (10, 40)  # frames, uniform
+HEAD_MOVE_PX = 3.0  # sd of a move's translation per axis, px
+HEAD_MOVE_DEG = 1.5  # sd of its roll, degrees
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,17 @@ class LongEvent:
 
 
 @dataclass(frozen=True)
+class HeadMove:
+    """A quick movement of the head: a smooth step from ``start`` over ``length`` frames."""
+
+    start: int
+    length: int
+    dx: float  # px
+    dy: float  # px
+    roll_deg: float
+
+
+@dataclass(frozen=True)
 class LongRecording:
     """One long recording of one subject: ``frames`` frames numbered 0..frames-1."""
 
@@ -68,6 +85,7 @@ class LongRecording:
     frames: int
     events: tuple[LongEvent, ...]  # in time order, not overlapping
     fps: float = FPS
+    head_moves: tuple[HeadMove, ...] = ()  # in time order, apart from the events
 
     @property
     def stream(self) -> int:
@@ -157,6 +175,26 @@ def plan_events(
     return tuple(events)
 
 
+def plan_head_moves(
+    frames: int, events: Sequence[LongEvent], rng: np.random.Generator
+) -> tuple[HeadMove, ...]:
+    """Head movements at HEAD_MOVES_PER_MINUTE, each placed (20 tries) where it keeps MIN_GAP
+    frames from every event and every other move; one that finds no room is left out."""
+    busy = [(e.onset, e.offset) for e in events]
+    moves: list[HeadMove] = []
+    for _ in range(int(rng.poisson(HEAD_MOVES_PER_MINUTE * frames / FPS / 60.0))):
+        length = int(rng.integers(HEAD_MOVE_LENGTH[0], HEAD_MOVE_LENGTH[1] + 1))
+        dx, dy = (float(v) for v in rng.normal(0.0, HEAD_MOVE_PX, size=2))
+        roll = float(rng.normal(0.0, HEAD_MOVE_DEG))
+        for start in rng.integers(MARGIN, max(MARGIN + 1, frames - MARGIN - length), size=20):
+            a, b = int(start), int(start) + length
+            if all(b + MIN_GAP < lo or a > hi + MIN_GAP for lo, hi in busy) and b < frames:
+                busy.append((a, b))
+                moves.append(HeadMove(a, length, round(dx, 3), round(dy, 3), round(roll, 3)))
+                break
+    return tuple(sorted(moves, key=lambda m: m.start))
+
+
 def plan_long(
     subjects: int,
     seed: int,
@@ -194,5 +232,7 @@ def plan_long(
             key = CLIP_LETTERS.index(str(letter))
             own = np.random.default_rng([seed, LONG_STREAM, person.index, key])
             events = plan_events(frames, person.gender, prof, own, rates)
-            recordings.append(LongRecording(person, str(letter), frames, events))
+            head = np.random.default_rng([seed, LONG_STREAM + 1, person.index, key])
+            moves = plan_head_moves(frames, events, head)
+            recordings.append(LongRecording(person, str(letter), frames, events, FPS, moves))
     return people, recordings

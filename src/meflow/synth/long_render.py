@@ -3,7 +3,8 @@
 The same image model as :func:`meflow.synth.render.render_clip` (expression and blink
 displacement fields, slow skin motion, head drift with roll, scale and tremor, lighting that
 drifts and flickers, sensor noise), summed over the recording's events, each with its own
-time course. A blink closes over 35 % of its length, stays closed 10 % and opens over the
+time course, and the recording's quick head movements (:class:`meflow.synth.long_plan.HeadMove`)
+on top of the drift. A blink closes over 35 % of its length, stays closed 10 % and opens over the
 rest. The light ramp across the frame drifts slowly back and forth (a clip's grows once).
 """
 
@@ -76,6 +77,19 @@ def courses(rec: LongRecording) -> np.ndarray:
     return np.array(rows).reshape(len(rec.events), rec.frames)
 
 
+def head_move_pose(rec: LongRecording) -> np.ndarray:
+    """(frames, 4): the head movements' (tx px, ty px, roll rad, 0) per frame, each a
+    raised-cosine step (held after it ends)."""
+    pose = np.zeros((rec.frames, 4))
+    t = np.arange(rec.frames, dtype=np.float64)
+    for m in rec.head_moves:
+        step = 0.5 * (1 - np.cos(np.pi * np.clip((t - m.start) / m.length, 0.0, 1.0)))
+        pose[:, 0] += m.dx * step
+        pose[:, 1] += m.dy * step
+        pose[:, 2] += np.radians(m.roll_deg) * step
+    return pose
+
+
 def _lighting(rec: LongRecording, profile: SynthProfile, rng: np.random.Generator) -> np.ndarray:
     """(frames, 3): the global gain and the light ramp's (x, y) slopes per frame."""
     n = rec.frames
@@ -100,7 +114,7 @@ def render_recording(
     src = [np.ascontiguousarray(f @ lin.T) for f in event_fields(seed, rec, identity, profile)]
     p = courses(rec)
     rng = recording_rng(seed, rec, 3)
-    pose = head_motion(rec.frames, profile, rng)
+    pose = head_motion(rec.frames, profile, rng) + head_move_pose(rec)
     light = _lighting(rec, profile, rng)
     size = (FRAME_SIZE, FRAME_SIZE)
     sigma = float(rng.uniform(*profile.sensor_sigma))
