@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from meflow.synth.photos import FacePhoto
 
 HELP = (
     "write a synthetic micro-expression dataset in CAS(ME)^3's, CASME II's, SAMM's or SMIC's layout"
@@ -48,11 +53,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--layout",
         default="casme3",
-        choices=("casme3", "casme2", "samm", "smic", "megc2019"),
+        choices=("casme3", "casme2", "samm", "smic", "megc2019", "casme3-long"),
         help="casme3 (default: CAS(ME)^3 Part A, 80-frame clips at 30 fps); casme2, samm, smic: "
         "clips cropped from onset to offset at the dataset's rate (200, 200, 100 fps) in its "
         "layout; megc2019: the three in sub-folders with the MEGC2019 composite's class mix "
-        "(--subjects in all)",
+        "(--subjects in all); casme3-long: long recordings with micro- and macro-expressions "
+        "and blinks, and their spotting ground truth CAS(ME)3_part_A_v2.xls",
+    )
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=40.0,
+        metavar="S",
+        help="casme3-long: each recording's length in seconds (default 40; at least 3)",
+    )
+    parser.add_argument(
+        "--recordings",
+        type=int,
+        default=2,
+        metavar="N",
+        help="casme3-long: recordings per subject (default 2; at most 13)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -72,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"warning: {line}", file=sys.stderr)
         for f in faces:
             print(f"face {f.name}: {f.gender} ({f.gender_confidence:.3f})")
+    if args.layout == "casme3-long":
+        return _run_long(args, faces)
     s = generate(
         Path(args.out),
         subjects=args.subjects,
@@ -87,4 +109,27 @@ def run(args: argparse.Namespace) -> int:
     print(f"{s.subjects} subjects: {genders}")
     print(f"{s.frames_written} frames, {s.bytes_written / 1e6:.1f} MB in {s.seconds:.1f} s")
     print(f"labels: {s.label_file}")
+    return 0
+
+
+def _run_long(args: argparse.Namespace, faces: Sequence[FacePhoto] | None) -> int:
+    """Generates the long recordings and prints a short summary; gives the exit status."""
+    from pathlib import Path
+
+    from meflow.synth.long import generate_long
+
+    s = generate_long(
+        Path(args.out),
+        subjects=args.subjects,
+        seed=args.seed,
+        recordings_per_subject=args.recordings,
+        seconds=args.seconds,
+        profile=args.profile,
+        faces=faces,
+        progress=not args.quiet,
+    )
+    events = ", ".join(f"{n} {k}" for k, n in s.counts.items())
+    print(f"{len(s.recordings)} recordings of {s.subjects} subjects: {events}")
+    print(f"{s.frames_written} frames, {s.bytes_written / 1e6:.1f} MB in {s.seconds:.1f} s")
+    print(f"ground truth: {s.ground_truth}")
     return 0

@@ -38,7 +38,11 @@ LABEL_COLUMNS = (
     "emotion",
 )
 SUBJECTS_FILE = "subjects.csv"
-OTHER_LABEL_FILES = ("CASME2-coding-20190701.xlsx", "SAMM_Micro_FACS_Codes_v2.xlsx")
+OTHER_LABEL_FILES = (
+    "CASME2-coding-20190701.xlsx",
+    "SAMM_Micro_FACS_Codes_v2.xlsx",
+    "CAS(ME)3_part_A_v2.xls",
+)
 # The folders a previous output may hold: subjects of every layout, SMIC's cameras, and the
 # megc2019 layout's datasets.
 OWN_FOLDER = re.compile(r"spNO\.\d+|sub\d+|\d{3}|HS|VIS|NIR|casme2|samm|smic")
