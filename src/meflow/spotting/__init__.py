@@ -2,5 +2,7 @@
 
 ``ground_truth``: the datasets' spotting annotations (CAS(ME)^3 Part A, CAS(ME)^2, SAMM Long
 Videos) as intervals; ``scoring``: MEGC's interval matching and metrics (and STRS);
-``references``: the chance reference and the paired bootstrap of two spotters.
+``references``: the chance reference and the paired bootstrap of two spotters;
+``baseline`` and ``baseline_grid``: the MDMD-like baseline spotter and its choice of
+parameters on training recordings.
 """
