@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from meflow.errors import MeflowError
 from meflow.synth.motion import OBJECTIVE_CLASS
-from meflow.synth.plan import ClipPlan, SubjectPlan
+from meflow.synth.plan import ClipPlan, SubjectPlan, au_text
 
 if TYPE_CHECKING:
     from meflow.synth.photos import FacePhoto
@@ -117,17 +117,14 @@ def _fix_core_dates(xml: bytes) -> bytes:
 def label_rows(clips: list[ClipPlan]) -> list[list[object]]:
     """The label file's rows (after the header), sorted by subject number then clip letter."""
     ordered = sorted(clips, key=lambda c: (c.subject.index, c.clip))
-    return [
-        [
-            c.subject.name,
-            c.clip,
-            *c.label,
-            c.au,
-            OBJECTIVE_CLASS[c.emotion],
-            CASME3_WORD[c.emotion],
-        ]
-        for c in ordered
-    ]
+    return [label_row(c.subject.name, c.clip, c.label, c.emotion) for c in ordered]
+
+
+def label_row(subject: str, clip: str, frames: tuple[int, int, int], emotion: str) -> list[object]:
+    """One row of CAS(ME)^3's micro-expression label file: subject, clip, onset, apex, offset,
+    action units, objective class, emotion word."""
+    words = [au_text(emotion), OBJECTIVE_CLASS[emotion], CASME3_WORD[emotion]]
+    return [subject, clip, *frames, *words]
 
 
 def prepare_out(out: Path) -> None:

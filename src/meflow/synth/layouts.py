@@ -16,14 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from meflow.errors import MeflowError
 from meflow.synth.annotation import draw_error
 from meflow.synth.motion import BLINK_CLOSE, BLINK_HOLD, BLINK_OPEN, GENDER_AMPLITUDE
 from meflow.synth.plan import (
     ANNOTATION_STREAM,
-    CLIP_LETTERS,
     ClipPlan,
     SubjectPlan,
+    check_plan_args,
     class_counts,
     clip_stream,
     deal,
@@ -201,14 +200,7 @@ def plan_cropped(
 
     ``weights`` replaces the dataset's class proportions (keys: rendered classes).
     """
-    if seed < 0:
-        raise MeflowError(f"--seed must be 0 or more, got {seed}")
-    if subjects < 1:
-        raise MeflowError(f"--subjects must be at least 1, got {subjects}")
-    if not 1 <= clips_per_subject <= len(CLIP_LETTERS):
-        raise MeflowError(
-            f"clips per subject must be 1..{len(CLIP_LETTERS)}, got {clips_per_subject}"
-        )
+    check_plan_args(seed, subjects, clips_per_subject)
     rng = np.random.default_rng([seed, 0, 1 + list(LAYOUTS).index(layout.name)])
     people = people_of(subjects, rng, face_genders, layout.subject)
     counts = class_counts(subjects * clips_per_subject, weights or layout.weights)

@@ -28,19 +28,19 @@ from meflow.errors import MeflowError
 from meflow.synth.generator import identity_for
 from meflow.synth.identity import FRAME_SIZE, Identity
 from meflow.synth.layout import (
-    CASME3_WORD,
     GENERATOR,
     LABEL_FILE,
     META_FILE,
     SUBJECTS_FILE,
     deterministic_xlsx,
+    label_row,
     prepare_out,
     subjects_csv,
 )
 from meflow.synth.long_plan import RATES_PER_MINUTE, LongRecording, plan_long, recording_rng
 from meflow.synth.long_render import render_recording
-from meflow.synth.motion import EMOTION_AUS, OBJECTIVE_CLASS
-from meflow.synth.plan import FPS
+from meflow.synth.motion import OBJECTIVE_CLASS
+from meflow.synth.plan import FPS, au_text
 from meflow.synth.profiles import get_profile, profile_dict
 
 if TYPE_CHECKING:
@@ -76,10 +76,6 @@ class LongSummary:
     seconds: float
 
 
-def _au(emotion: str) -> str:
-    return "+".join(str(au) for au, _ in EMOTION_AUS[emotion])
-
-
 def sheet_rows(recordings: Sequence[LongRecording]) -> tuple[list[list[str]], list[list[str]]]:
     """The rows (after the header) of sheet 'AU+Emotion' and of sheet 'eye blink', as text."""
     ordered = sorted(recordings, key=lambda r: (r.subject.index, r.recording))
@@ -91,7 +87,7 @@ def sheet_rows(recordings: Sequence[LongRecording]) -> tuple[list[list[str]], li
                 blinks.append([*where, str(e.offset)])
             else:
                 assert e.emotion is not None
-                words = [_au(e.emotion), TYPE_WORDS[e.type], OBJECTIVE_CLASS[e.emotion]]
+                words = [au_text(e.emotion), TYPE_WORDS[e.type], OBJECTIVE_CLASS[e.emotion]]
                 expressions.append([*where, str(e.apex), str(e.offset), *words])
     return expressions, blinks
 
@@ -119,16 +115,7 @@ def micro_label_rows(recordings: Sequence[LongRecording]) -> list[list[object]]:
     """The micro-expression label file's rows: the micro-expressions with their emotions."""
     ordered = sorted(recordings, key=lambda r: (r.subject.index, r.recording))
     return [
-        [
-            r.subject.name,
-            r.recording,
-            e.onset,
-            e.apex,
-            e.offset,
-            _au(e.emotion),
-            OBJECTIVE_CLASS[e.emotion],
-            CASME3_WORD[e.emotion],
-        ]
+        label_row(r.subject.name, r.recording, (e.onset, e.apex, e.offset), e.emotion)
         for r in ordered
         for e in r.of_type("micro")
         if e.emotion is not None

@@ -35,6 +35,13 @@ CASME3_COUNTS = {
 MALE_SHARE = 40 / 94  # the paper's participants: 40 men, 54 women
 
 MIN_FRAMES = 40
+
+
+def au_text(emotion: str) -> str:
+    """The action units of a class as CAS(ME)^3 writes them, e.g. '6+12'."""
+    return "+".join(str(au) for au, _ in EMOTION_AUS[emotion])
+
+
 FPS = 30.0  # CAS(ME)^3's rate, the default layout's
 ANNOTATION_STREAM = 6  # the clip's random stream of its placement and annotation error
 # CAS(ME)^3 Part A: 10 % of the micro-expressions have their apex within 32 frames of the
@@ -88,7 +95,7 @@ class ClipPlan:
     @property
     def au(self) -> str:
         """The action units as CAS(ME)^3 writes them, e.g. '6+12'."""
-        return "+".join(str(au) for au, _ in EMOTION_AUS[self.emotion])
+        return au_text(self.emotion)
 
 
 def class_counts(total: int, weights: dict[str, int] | None = None) -> dict[str, int]:
@@ -159,6 +166,18 @@ def _placed_onset(frames: int, dur: int, rise: int, jitter: int, rng: np.random.
     return int(np.clip(frames // 2 + jitter - rise, 2, frames - 3 - dur))
 
 
+def check_plan_args(seed: int, subjects: int, clips_per_subject: int) -> None:
+    """Raises MeflowError (one line) for a seed, subject count or clip count a plan refuses."""
+    if seed < 0:
+        raise MeflowError(f"--seed must be 0 or more, got {seed}")
+    if subjects < 1:
+        raise MeflowError(f"--subjects must be at least 1, got {subjects}")
+    if not 1 <= clips_per_subject <= len(CLIP_LETTERS):
+        raise MeflowError(
+            f"clips per subject must be 1..{len(CLIP_LETTERS)}, got {clips_per_subject}"
+        )
+
+
 def plan(
     subjects: int,
     seed: int,
@@ -172,14 +191,7 @@ def plan(
     ``face_genders`` (one per face photograph; subject k has face k mod N) replaces the drawn
     genders; the clips are the same as without it.
     """
-    if seed < 0:
-        raise MeflowError(f"--seed must be 0 or more, got {seed}")
-    if subjects < 1:
-        raise MeflowError(f"--subjects must be at least 1, got {subjects}")
-    if not 1 <= clips_per_subject <= len(CLIP_LETTERS):
-        raise MeflowError(
-            f"clips per subject must be 1..{len(CLIP_LETTERS)}, got {clips_per_subject}"
-        )
+    check_plan_args(seed, subjects, clips_per_subject)
     if frames < MIN_FRAMES:
         raise MeflowError(f"clips need at least {MIN_FRAMES} frames, got {frames}")
     rng = np.random.default_rng([seed, 0])
