@@ -242,9 +242,9 @@ def spot_from_curves(
         ]
     return sorted(
         (
-            Interval(rec.name, rec.number(lo), rec.number(hi), kind, score)
+            Interval(rec.name, rec.number(lo), rec.number(hi), kind, score, apex=rec.number(pk))
             for kind, rows in found.items()
-            for lo, hi, score, _ in rows
+            for lo, hi, score, pk in rows
         ),
         key=lambda iv: (iv.onset, iv.type),
     )

@@ -55,10 +55,18 @@ class Interval:
     type: str
     score: float | None = None
     emotion: str | None = None
+    apex: int | None = None  # a spotter's peak frame (same numbering); None where unknown
 
     def __post_init__(self) -> None:
         onset = _frame(self.onset, "onset")
         offset = _frame(self.offset, "offset")
+        if self.apex is not None:
+            apex = _frame(self.apex, "apex")
+            if not onset <= apex <= offset:
+                raise MeflowError(
+                    f"interval in {self.recording!r}: apex {apex} outside [{onset}, {offset}]"
+                )
+            object.__setattr__(self, "apex", apex)
         if offset < onset:
             raise MeflowError(
                 f"interval in {self.recording!r} ends before it starts: onset {onset}, "
