@@ -31,7 +31,10 @@ Blinks = Mapping[str, Sequence[tuple[int, int]]]
 class Spotter(Protocol):
     """What every spotter offers."""
 
-    name: str  # its kind: "baseline", "learned"
+    @property
+    def name(self) -> str:
+        """Its kind: "baseline", "learned"."""
+        ...
 
     def spot(self, rec: RecordingFlow) -> list[Interval]:
         """The micro and macro intervals spotted in one recording (apex set, score set)."""
