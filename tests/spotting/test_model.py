@@ -46,3 +46,17 @@ def test_train_baseline_and_unknown_kinds() -> None:
 def test_apex_outside_interval_is_refused() -> None:
     with pytest.raises(MeflowError, match="apex"):
         Interval("r", 10, 20, "micro", apex=25)
+
+
+def test_spotter_file_round_trip_and_seal(tmp_path) -> None:
+    from meflow.spotting.model import load_spotter, save_spotter, spotter_from_json, spotter_to_json
+
+    spotter = BaselineSpotter(BaselineParams(p_micro=0.3))
+    assert spotter_from_json(spotter_to_json(spotter)) == spotter
+    path = save_spotter(tmp_path / "spotter.json", spotter)
+    assert load_spotter(path) == spotter
+    path.write_text(path.read_text().replace("0.3", "0.4"))
+    with pytest.raises(MeflowError, match="altered"):
+        load_spotter(path)
+    with pytest.raises(MeflowError, match="no such"):
+        load_spotter(tmp_path / "missing.json")

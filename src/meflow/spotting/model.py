@@ -12,8 +12,11 @@ by ``baseline_grid``); the learned spotter registers itself as ``learned``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -129,3 +132,59 @@ def train_spotter(
     if not recordings:
         raise MeflowError("training a spotter needs at least one recording")
     return TRAINERS[name](recordings, truth, blinks, **options)
+
+
+def spotter_to_json(spotter: Spotter) -> dict[str, Any]:
+    """The spotter as one JSON-able dict (arrays as dtype, shape and values): what a model
+    file's metadata carries under ``"spotter"`` (sealed by the file's digest)."""
+    arrays, meta = spotter.state()
+    return {
+        "meta": meta,
+        "arrays": {
+            k: {
+                "dtype": str(np.asarray(a).dtype),
+                "shape": list(np.shape(a)),
+                "data": a.ravel().tolist(),
+            }
+            for k, a in ((k, np.asarray(v)) for k, v in arrays.items())
+        },
+    }
+
+
+def spotter_from_json(data: Mapping[str, Any]) -> Spotter:
+    """The spotter ``spotter_to_json`` described; a one-line error for a malformed one."""
+    try:
+        arrays = {
+            k: np.asarray(v["data"], dtype=v["dtype"]).reshape(v["shape"])
+            for k, v in dict(data["arrays"]).items()
+        }
+        meta = dict(data["meta"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MeflowError(f"malformed spotter state ({exc})") from None
+    return spotter_from_state(arrays, meta)
+
+
+def save_spotter(path: str | Path, spotter: Spotter) -> Path:
+    """Writes the spotter to a JSON file sealed with the SHA-256 of its content."""
+    from meflow.features.cache import atomic_write_text
+
+    body = json.dumps(spotter_to_json(spotter), sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    target = Path(path)
+    atomic_write_text(target, json.dumps({"meflow_spotter": body, "sha256": digest}) + "\n")
+    return target
+
+
+def load_spotter(path: str | Path) -> Spotter:
+    """The spotter ``save_spotter`` wrote; a one-line error when altered or not a spotter file."""
+    p = Path(path)
+    try:
+        outer = json.loads(p.read_text())
+        body, digest = outer["meflow_spotter"], outer["sha256"]
+    except FileNotFoundError:
+        raise MeflowError(f"{p}: no such spotter file") from None
+    except (ValueError, KeyError, TypeError):
+        raise MeflowError(f"{p}: not a meflow spotter file") from None
+    if hashlib.sha256(str(body).encode()).hexdigest() != digest:
+        raise MeflowError(f"{p}: the spotter file was altered (its digest does not match)")
+    return spotter_from_json(json.loads(body))
