@@ -168,7 +168,7 @@ def main() -> None:
     import torch
 
     from meflow.features.sequence import SequenceExtractor
-    from meflow.predict import load_model, predict_video
+    from meflow.inference import load_model, predict_video
 
     print(f"torch threads {torch.get_num_threads()}, cpus {os.cpu_count()}")
     with tempfile.TemporaryDirectory() as d:

@@ -15,15 +15,14 @@ from meflow.cli import main
 from meflow.config import ExtractConfig, TrainConfig, to_dict
 from meflow.errors import MeflowError
 from meflow.features import FEATURES_VERSION
-from meflow.predict import (
+from meflow.inference import (
     check_settings,
     load_model,
     predict_video,
-    resample,
-    timed_frames,
     unique_names,
     window_starts,
 )
+from meflow.io.timebase import resample, timed_frames
 
 CLASSES = ["happiness", "sadness", "surprise", "anger", "disgust", "fear"]
 
@@ -486,7 +485,7 @@ def _retimed(shared_data: Path, path: Path, fps: float) -> Path:
 def _spy_batches(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, np.ndarray]]:
     """The window batches predict builds its model inputs from, in the order it builds them."""
     import meflow.features.inputs as inputs
-    import meflow.predict as predict
+    import meflow.inference.windows as predict
 
     seen: list[dict[str, np.ndarray]] = []
     build = inputs.build_input

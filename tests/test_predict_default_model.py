@@ -52,7 +52,7 @@ def test_predict_with_the_recommended_model_gives_the_models_own_probabilities(
     recommended: dict[str, Path], tmp_path: Path
 ) -> None:
     from meflow.features.cache import load_npz
-    from meflow.predict import load_model
+    from meflow.inference import load_model
     from meflow.training import predict_proba
 
     loaded = load_model(recommended["model"])

@@ -11,7 +11,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "meflow"
 MAX_FUNCTION_LINES = 80
 MAX_MODULE_LINES = 400
-SHORT_FUNCTION_PACKAGES = ("features", "training", "models")
+SHORT_FUNCTION_PACKAGES = ("features", "training", "models", "inference")
 
 
 def modules(root: Path = SRC) -> dict[str, Path]:
@@ -104,6 +104,20 @@ def test_the_graph_sees_imports_inside_functions(tmp_path: Path) -> None:
 def test_no_import_circles() -> None:
     found = cycles(import_graph())
     assert not found, "import circles: " + "; ".join(" <-> ".join(c) for c in found)
+
+
+def test_features_do_not_import_from_above() -> None:
+    """features/ (and io/) sit below inference/: they import neither it nor the commands."""
+    graph = import_graph()
+    above = ("meflow.inference", "meflow.commands", "meflow.cli", "meflow.api")
+    found = sorted(
+        f"{m} -> {t}"
+        for m, targets in graph.items()
+        if m.startswith(("meflow.features", "meflow.io"))
+        for t in targets
+        if t.startswith(above)
+    )
+    assert not found, "imports from above features/: " + "; ".join(found)
 
 
 def long_functions(root: Path, limit: int) -> list[str]:

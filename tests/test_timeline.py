@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from meflow.timeline import (
+from meflow.inference.timeline import (
     HEIGHT,
     INVALID_BGR,
     NO_FACE_BGR,

@@ -80,7 +80,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from meflow.errors import MeflowError
-    from meflow.predict import check_settings, load_model, predict_video, unique_names
+    from meflow.inference import check_settings, load_model, predict_video, unique_names
 
     if args.stride < 1:
         raise MeflowError(f"--stride must be at least 1, got {args.stride}")

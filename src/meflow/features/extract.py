@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from meflow import __version__
 from meflow.config import ExtractConfig, to_dict
 from meflow.datasets.base import EMOTIONS, Sample
@@ -41,9 +39,8 @@ from meflow.features.sample import (
     lost_sample,
     start_worker,
 )
-from meflow.features.sequence import SequenceExtractor, SequenceFeatures
-from meflow.io import open_frames
-from meflow.io.timebase import resample, timed_frames
+from meflow.features.sequence import SequenceFeatures
+from meflow.features.video import recording_arrays, video_features
 
 CACHE_FORMAT = 1
 TABLE_COLUMNS = (
@@ -260,35 +257,18 @@ def _run_jobs(
 def extract_video(
     path: Path, out_dir: Path, cfg: ExtractConfig | None = None, fps: float | None = None
 ) -> tuple[Path, SequenceFeatures]:
-    """Extracts one video (or frame folder) into ``out_dir/<name>.npz``: (path, features)."""
+    """Extracts one video (or frame folder) into ``out_dir/<name>.npz``: (path, features).
+
+    The video is brought to features.fps (the frame nearest each step, as a dataset's clips
+    are); where it is slower, a repeated frame makes a pair without motion (as in predict):
+    :func:`meflow.features.video.video_features`."""
     cfg = cfg or ExtractConfig()
-    source = open_frames(path, fps)
-    extractor = SequenceExtractor(cfg)
-    # the video is brought to features.fps (the frame nearest each step, as a dataset's clips
-    # are); where it is slower, a repeated frame makes a pair without motion (as in predict)
-    rate = cfg.features.fps
-    taken: list[int] = []
-
-    def frames() -> Any:
-        taken.clear()
-        for i, _t, frame in resample(timed_frames(source, fps), rate):
-            taken.append(i)
-            yield frame
-
-    feats = extractor.run(frames, name=str(path))
-    idx = np.array(taken[: feats.frames], dtype=np.int64)
-    feats.without_motion(idx[1:] == idx[:-1])
-    if feats.frames < 2:
-        raise MeflowError(f"{path}: only {feats.frames} frame; optical flow needs at least 2")
+    vf = video_features(path, cfg, fps=fps)
+    feats = vf.features
     target = Path(out_dir) / f"{Path(path).stem if Path(path).is_file() else Path(path).name}.npz"
     save_npz(
         target,
-        {
-            **feats.arrays(),
-            "fps": np.array(source.info.fps, dtype=np.float64),
-            "analysis_fps": np.array(rate, dtype=np.float64),
-            "frames": idx.astype(np.int32),
-        },
+        {**feats.arrays(), **recording_arrays(vf)},
         {
             "source": Path(path).name,
             "extract": to_dict(cfg),

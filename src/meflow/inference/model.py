@@ -1,15 +1,25 @@
-"""The model file as ``meflow predict`` uses it: verified, with its extraction settings."""
+"""The model file as ``meflow predict`` uses it: verified, with its extraction settings and
+the spotter it carries.
+
+A model file may carry a spotter (:mod:`meflow.spotting.model`): its metadata key
+``"spotter"`` holds ``spotter_to_json(spotter)``, sealed by the file's digest like the rest of
+the metadata (:func:`attach_spotter` writes it). ``meflow predict --spotter FILE`` gives one
+from a sealed spotter file instead (``meflow spot --out RUN`` writes ``RUN/spotter.json``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from meflow.config import ExtractConfig
 from meflow.errors import MeflowError
 from meflow.features import FEATURES_VERSION
+
+if TYPE_CHECKING:
+    from meflow.spotting.model import Spotter
 
 DEFAULT_MIN_VALID = 0.9
 TRAINING_FPS_DEFAULT = 30.0  # for model files that do not record their training frame rate
@@ -23,6 +33,7 @@ class LoadedModel:
     meta: dict[str, Any]
     extract: ExtractConfig
     path: Path | None = None
+    spotter: Spotter | None = None  # the spotter the file carries (None: none)
 
     @property
     def classes(self) -> list[str]:
@@ -89,10 +100,39 @@ def load_model(path: str | Path) -> LoadedModel:
         raise MeflowError(f"{p}: the model file's class list does not match its network")
     from meflow.features.inputs import INPUTS
 
-    loaded = LoadedModel(model, meta, cfg, p)
+    loaded = LoadedModel(model, meta, cfg, p, _spotter_of(p, meta))
     if loaded.input not in INPUTS:
         raise MeflowError(f"{p}: unknown model input {loaded.input!r}")
     return loaded
+
+
+def _spotter_of(path: Path, meta: dict[str, Any]) -> Spotter | None:
+    """The spotter the metadata carries (None: none); a one-line error for a bad one."""
+    data = meta.get("spotter")
+    if data is None:
+        return None
+    from meflow.spotting.model import spotter_from_json
+
+    if not isinstance(data, dict):
+        raise MeflowError(f"{path}: the model file's spotter is not a spotter's state")
+    try:
+        return spotter_from_json(data)
+    except MeflowError as exc:
+        raise MeflowError(f"{path}: the model file's spotter is unusable ({exc})") from None
+
+
+def attach_spotter(model_path: str | Path, spotter: Spotter, out: str | Path | None = None) -> Path:
+    """The model file at ``out`` (default: ``model_path`` itself, rewritten atomically): the
+    verified model of ``model_path`` with ``spotter`` in its metadata under ``"spotter"``
+    (``spotter_to_json``), sealed by the file's digest. A spotter already there is replaced."""
+    from meflow.spotting.model import spotter_to_json
+    from meflow.training.checkpoint import load_checkpoint, save_checkpoint
+
+    src = Path(model_path)
+    model, meta = load_checkpoint(src)
+    target = Path(out) if out is not None else src
+    save_checkpoint(target, model, {**meta, "spotter": spotter_to_json(spotter)})
+    return target
 
 
 def check_settings(loaded: LoadedModel, assignments: Sequence[str]) -> None:
