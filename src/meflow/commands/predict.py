@@ -1,16 +1,31 @@
-"""meflow predict: class probabilities of 64-frame windows slid along videos, with a timeline."""
+"""meflow predict: spot-then-recognise on videos (the intervals found, each micro-expression's
+emotion probabilities) and class probabilities of 64-frame windows slid along them, with a
+timeline."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from meflow.commands.extract import add_set_option, setting_assignments
 
-HELP = "micro-expression probabilities of 64-frame windows slid along videos (CSV, JSON, PNG)"
+if TYPE_CHECKING:
+    from meflow.inference import PredictionResult
+
+HELP = (
+    "spot micro- and macro-expressions in videos and recognise the micro-expressions; "
+    "probabilities of 64-frame windows slid along them (CSV, JSON, PNG)"
+)
 
 EPILOG = """\
+Spotting: a model file that carries a spotter (or --spotter FILE, which overrides it) makes
+predict spot the video's micro- and macro-expression intervals and classify each micro-
+expression with its window centred on the spotted apex: <name>_intervals.csv and the JSON's
+"intervals", or "no expression found". Without a spotter only the per-window probabilities
+are given (meflow spot ... --out RUN writes RUN/spotter.json).
+
 Processing follows the model file: its extraction settings (flow backend, angle averaging,
 discretisation, equalisation, motion compensation, face crop) are used as stored. --flow,
 --angle-average, --motion and --set only check: equal to the model's they are accepted, any
@@ -32,6 +47,12 @@ any failed. See docs/predict.md.
 """
 
 
+NO_SPOTTER = (
+    "note: {model} carries no spotter, so only per-window probabilities are given; "
+    "meflow spot ... --out RUN writes RUN/spotter.json: give it with --spotter"
+)
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.epilog = EPILOG
@@ -44,6 +65,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=Path,
         required=True,
         help="output folder: <name>.csv, <name>.json, <name>_timeline.png per input",
+    )
+    p.add_argument(
+        "--spotter",
+        type=Path,
+        help="spotter file (meflow spot --out RUN writes RUN/spotter.json): spot with it "
+        "instead of the model file's own",
     )
     p.add_argument("--stride", type=int, default=8, help="frames between window starts (default 8)")
     p.add_argument(
@@ -91,6 +118,11 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_model(args.model)
     check_settings(loaded, setting_assignments(args))
     min_valid = loaded.min_valid if args.min_valid is None else args.min_valid
+    spotter = loaded.spotter
+    if args.spotter is not None:
+        from meflow.spotting.model import load_spotter
+
+        spotter = load_spotter(args.spotter)
 
     from meflow.features.sequence import SequenceExtractor
 
@@ -110,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
                     name=name,
                     figure=not args.no_figure,
                     extractor=extractor,
+                    spotter=spotter,
                 )
             except MeflowError as exc:
                 failed.append((src, str(exc)))
@@ -128,6 +161,9 @@ def run(args: argparse.Namespace) -> int:
             )
             for note in res.notes:
                 print(f"  note: {note}")
+            _print_intervals(res)
+    if spotter is None:  # after the results, once
+        print(NO_SPOTTER.format(model=args.model))
     if failed and len(args.inputs) > 1:
         print(
             f"meflow predict: {len(failed)} of {len(args.inputs)} inputs failed: "
@@ -135,3 +171,25 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 2 if failed else 0
+
+
+def _print_intervals(res: PredictionResult) -> None:
+    """The spotted intervals, one line each ("no expression found" when there are none)."""
+    if res.intervals is None:
+        return
+    if not res.intervals:
+        print("  no expression found")
+        return
+    for r in res.intervals:
+        what = ""
+        if r.type == "micro":
+            what = (
+                f", {r.emotion} {r.probabilities[r.emotion]:.2f}"
+                if r.emotion is not None and r.probabilities is not None
+                else ", window not valid: no emotion"
+            )
+        print(
+            f"  {r.type}-expression: frames {r.onset_frame}-{r.offset_frame} "
+            f"(apex {r.apex_frame}), {r.onset_s:.2f}-{r.offset_s:.2f} s{what}"
+        )
+    print(f"  -> {res.files.get('intervals')}")

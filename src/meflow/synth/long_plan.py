@@ -107,8 +107,12 @@ def _length(table: Sequence[float], rng: np.random.Generator) -> int:
 
 
 def _counts(minutes: float, rates: dict[str, float], rng: np.random.Generator) -> dict[str, int]:
-    """Events of each type: Poisson at the rate, at least one of each."""
-    return {k: max(1, int(rng.poisson(rates[k] * minutes))) for k in ("micro", "macro", "blink")}
+    """Events of each type: Poisson at the rate, at least one of each (none at a rate of 0:
+    a recording without expressions)."""
+    return {
+        k: max(int(rates[k] > 0), int(rng.poisson(rates[k] * minutes)))
+        for k in ("micro", "macro", "blink")
+    }
 
 
 def _fit(kinds: list[str], lengths: list[int], frames: int) -> tuple[list[str], list[int]]:
