@@ -234,3 +234,13 @@ def test_cli_layout_casme3_long(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert len(list((out / "spNO.1" / letter / "color").iterdir())) == 90
     assert main([*args, "--seconds", "2", "--quiet"]) == 2
     assert "at least 3 s" in capsys.readouterr().err
+
+
+def test_a_rate_of_zero_plans_no_event_of_that_type() -> None:
+    """Micro and macro rates of 0: recordings with blinks and head motion only (the recording
+    predict must find no expression in); the default rates keep at least one of each."""
+    quiet = {"micro": 0.0, "macro": 0.0, "blink": 6.2}
+    _, recs = plan_long(3, seed=1, recordings_per_subject=2, seconds=20.0, rates=quiet)
+    assert all({e.type for e in r.events} == {"blink"} for r in recs)
+    _, recs = plan_long(3, seed=1, recordings_per_subject=2, seconds=20.0)
+    assert all({e.type for e in r.events} == {"micro", "macro", "blink"} for r in recs)
