@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -63,6 +63,25 @@ def available_spotters(wanted: Sequence[str] | None = None) -> tuple[tuple[str, 
     if not known:
         raise MeflowError("no spotter to evaluate")
     return known, notes
+
+
+class FoldRecogniser(Protocol):
+    """Spot-then-recognise per fold (``meflow.spotting.recognition.SpotThenRecognise``)."""
+
+    def fold(
+        self,
+        train: Sequence[RecordingFlow],
+        train_truth: Sequence[Interval],
+        tests: Sequence[RecordingFlow],
+        found: Mapping[str, list[Interval]],
+    ) -> dict[str, list[Interval]]:
+        """Trains on the fold's training data; gives the held-out spotted intervals with the
+        micro-expressions' emotions."""
+        ...
+
+    def result(self) -> Any:
+        """The figures over all folds."""
+        ...
 
 
 @dataclass
@@ -269,7 +288,7 @@ def evaluate_spotting(
     bootstrap: int = 1000,
     seed: int = 0,
     options: Mapping[str, Mapping[str, Any]] | None = None,
-    recognise: Callable[..., Any] | None = None,
+    recognise: FoldRecogniser | None = None,
     progress: Progress | None = None,
 ) -> SpottingEvaluation:
     """The leave-one-subject-out evaluation of ``spotters`` (main first) with its references.
@@ -278,9 +297,9 @@ def evaluate_spotting(
     on micro-expressions where known); ``blinks``: annotated blinks per recording (training
     data for spotters that learn to ignore them, and the blink share); ``subjects``: each
     recording's subject; ``options``: per spotter kind, keyword options of its trainer;
-    ``recognise``: called per fold as ``recognise(training recordings, their truth, held-out
-    recordings, {held-out recording: the main spotter's intervals})`` (spot-then-recognise:
-    ``meflow.spotting.recognition.SpotThenRecognise`` collects its own results).
+    ``recognise``: spot-then-recognise, run per fold on the fold's training data and the main
+    spotter's held-out intervals (which then carry the micro-expressions' emotions); its
+    ``result()`` becomes ``recognition``.
     """
     names_wanted, notes = available_spotters(spotters)
     truth = [g for g in truth if g.type in EXPRESSION_TYPES]
@@ -314,7 +333,9 @@ def evaluate_spotting(
             seed + 1000 * k,
         )  # fmt: skip
         if recognise is not None:
-            recognise(train_recs, train_truth, tests, found[names_wanted[0]])
+            found[names_wanted[0]].update(
+                recognise.fold(train_recs, train_truth, tests, found[names_wanted[0]])
+            )
         train_names = sorted(r.name for r in train_recs)
         overall = {n: c.overall for n, c in counts.items()}
         folds.append(Fold(subject, sorted(test_names), train_names, overall))
@@ -323,8 +344,11 @@ def evaluate_spotting(
             f"fold {k + 1}/{len(people)} {subject}: {len(tests)} recording(s), "
             f"{names_wanted[0]} TP {main.tp} / spotted {main.n_pred} / annotated {main.n_gt}"
         )
-    return _finish(recordings, truth, blinks, subjects, names_wanted, found, folds, chance,
-                   options, (chance_draws, bootstrap, seed), notes, say)  # fmt: skip
+    ev = _finish(recordings, truth, blinks, subjects, names_wanted, found, folds, chance,
+                 options, (chance_draws, bootstrap, seed), notes, say)  # fmt: skip
+    if recognise is not None:
+        ev.recognition = recognise.result()
+    return ev
 
 
 def _finish(
