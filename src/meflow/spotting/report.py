@@ -120,9 +120,18 @@ def results_dict(ev: SpottingEvaluation, info: Mapping[str, Any]) -> dict[str, A
                 "counts": {n: c.as_dict() for n, c in f.counts.items()},
             }
             for f in ev.folds
-        ],  # fmt: skip
+        ],
         "recognition": ev.recognition.as_dict() if ev.recognition is not None else None,
         "notes": ev.notes,
+    }
+
+
+def _fold_dict(f: Any) -> dict[str, Any]:
+    return {
+        "subject": f.subject,
+        "test": f.test,
+        "train": f.train,
+        "counts": {n: c.as_dict() for n, c in f.counts.items()},
     }
 
 
