@@ -7,12 +7,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from _spot_flows import made_up_set
 from meflow.errors import MeflowError
 from meflow.spotting import model
 from meflow.spotting.evaluate import available_spotters, evaluate_spotting
 from meflow.spotting.scoring import score_spotting
-
-from ._flows import made_up_set
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from _spot_flows import made_up_set
 from meflow.errors import MeflowError
 from meflow.spotting.evaluate import evaluate_spotting
 from meflow.spotting.recognition import (
@@ -17,8 +18,6 @@ from meflow.spotting.recognition import (
     window_batch,
 )
 from meflow.spotting.scoring import score_spotting
-
-from ._flows import made_up_set
 
 
 @pytest.fixture(scope="module")

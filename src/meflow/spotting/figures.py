@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from meflow.spotting.scoring import Interval
 
@@ -55,9 +58,15 @@ def plot_timeline(
     ax.set_xlim(span[0], span[1] + 1)
     ax.set_xlabel("frame (the dataset's numbers)")
     if fps:
-        top = ax.secondary_xaxis(
-            "top", functions=(lambda f: (f - span[0]) / fps, lambda s: s * fps + span[0])
-        )
+        first, rate = span[0], float(fps)
+
+        def to_s(f: Any) -> Any:
+            return (np.asarray(f, dtype=float) - first) / rate
+
+        def to_f(t: Any) -> Any:
+            return np.asarray(t, dtype=float) * rate + first
+
+        top = ax.secondary_xaxis("top", functions=(to_s, to_f))
         top.set_xlabel("seconds")
     ax.set_title(recording, loc="left")
     ax.legend(

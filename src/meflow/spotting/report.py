@@ -43,10 +43,10 @@ def spotting_rows(ev: SpottingEvaluation) -> list[list[str]]:
                          _diff(diff.get(kind))])  # fmt: skip
     diff = ev.differences.get(f"{main} - chance", {})
     for kind in KINDS:
-        c = ev.chance[kind]
-        rows.append(["chance", kind, f"{c['tp']:.2f}", f"{c['n_pred']:.0f}", f"{c['n_gt']:.0f}",
-                     f"{c['precision']:.3f}", f"{c['recall']:.3f}", f"{c['f1']:.3f}",
-                     _diff(diff.get(kind))])  # fmt: skip
+        ch = ev.chance[kind]
+        rows.append(["chance", kind, f"{ch['tp']:.2f}", f"{ch['n_pred']:.0f}",
+                     f"{ch['n_gt']:.0f}", f"{ch['precision']:.3f}", f"{ch['recall']:.3f}",
+                     f"{ch['f1']:.3f}", _diff(diff.get(kind))])  # fmt: skip
     return rows
 
 
