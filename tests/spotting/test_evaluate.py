@@ -91,3 +91,25 @@ def test_blink_share_counts_touching_intervals() -> None:
     assert blink_share(ivs, {"r": [(20, 22)]}) == 0.5
     assert blink_share([], {}) == 0.0
     assert np.isclose(blink_share(ivs, {"r": [(0, 100)]}), 1.0)
+
+
+def test_a_loaded_ground_truth_gives_the_same_evaluation(data: Any) -> None:
+    from meflow.spotting.ground_truth_rows import GroundTruth, SpotInterval
+
+    recs, truth, blinks, subjects = data
+    rows = [
+        SpotInterval("casme3", *g.recording.split("/"), g.onset, g.apex, g.offset, g.type,
+                     g.emotion)
+        for g in truth
+    ] + [
+        SpotInterval("casme3", *name.split("/"), lo, None, hi, "blink")
+        for name, spans in blinks.items() for lo, hi in spans
+    ]  # fmt: skip
+    gt = GroundTruth("casme3", rows)
+    kept = recs[:4]  # the ground truth of recordings not given is left out
+    a = evaluate_spotting(kept, gt, None, subjects, ["baseline"], chance_draws=5, bootstrap=10)
+    b = evaluate_spotting(kept, [g for g in truth if g.recording in {r.name for r in kept}],
+                          blinks, subjects, ["baseline"], chance_draws=5, bootstrap=10)  # fmt: skip
+    assert a.main.predictions == b.main.predictions
+    assert a.main.score.as_dict() == b.main.score.as_dict()
+    assert a.blinks == {r.name: blinks[r.name] for r in kept}

@@ -32,6 +32,7 @@ from meflow.spotting.evaluate_refs import (
     chance_fold,
     differences,
 )
+from meflow.spotting.ground_truth_rows import GroundTruth
 from meflow.spotting.model import Blinks, Spotter, train_spotter
 from meflow.spotting.references import interval_lengths
 from meflow.spotting.scoring import (
@@ -133,6 +134,23 @@ class SpottingEvaluation:
         return self.spotters[0]
 
 
+def expressions_of(gt: GroundTruth) -> tuple[list[Interval], dict[str, list[tuple[int, int]]]]:
+    """(micro and macro intervals, blinks) of a loaded ground truth, each recording named
+    ``subject/recording``; micro-expressions keep their emotion and every interval its apex."""
+    expressions: list[Interval] = []
+    blinks: dict[str, list[tuple[int, int]]] = {}
+    for i in gt.intervals:
+        name = f"{i.subject}/{i.recording}"
+        if i.type == "blink":
+            blinks.setdefault(name, []).append((i.onset, i.offset))
+        else:
+            emotion = i.emotion if i.type == "micro" else None
+            expressions.append(
+                Interval(name, i.onset, i.offset, i.type, emotion=emotion, apex=i.apex)
+            )
+    return expressions, blinks
+
+
 def _check(
     recordings: Sequence[RecordingFlow], truth: Sequence[Interval], subjects: Mapping[str, str]
 ) -> None:
@@ -166,8 +184,8 @@ def _fold_data(
 
 def evaluate_spotting(
     recordings: Sequence[RecordingFlow],
-    truth: Sequence[Interval],
-    blinks: Blinks,
+    truth: Sequence[Interval] | GroundTruth,
+    blinks: Blinks | None,
     subjects: Mapping[str, str],
     spotters: Sequence[str] | None = None,
     *,
@@ -181,14 +199,22 @@ def evaluate_spotting(
     """The leave-one-subject-out evaluation of ``spotters`` (main first) with its references.
 
     ``truth``: the micro and macro intervals (recording = a recording's name; the emotion set
-    on micro-expressions where known); ``blinks``: annotated blinks per recording (training
-    data for spotters that learn to ignore them, and the blink share); ``subjects``: each
+    on micro-expressions where known), or a loaded ``GroundTruth`` (recordings named
+    ``subject/recording``); ``blinks``: annotated blinks per recording (training data for
+    spotters that learn to ignore them, and the blink share; None: the GroundTruth's, or
+    none); only the recordings given are evaluated and their ground truth kept; ``subjects``: each
     recording's subject; ``options``: per spotter kind, keyword options of its trainer;
     ``recognise``: spot-then-recognise, run per fold on the fold's training data and the main
     spotter's held-out intervals (which then carry the micro-expressions' emotions); its
     ``result()`` becomes ``recognition``.
     """
     names_wanted, notes = available_spotters(spotters)
+    given = {r.name for r in recordings}
+    if isinstance(truth, GroundTruth):
+        truth, gt_blinks = expressions_of(truth)
+        truth = [g for g in truth if g.recording in given]
+        blinks = blinks if blinks is not None else gt_blinks
+    blinks = {k: v for k, v in (blinks or {}).items() if k in given}
     truth = [g for g in truth if g.type in EXPRESSION_TYPES]
     _check(recordings, truth, subjects)
     say = progress or (lambda _msg: None)

@@ -205,23 +205,13 @@ def truth_for(gt: Any, recordings: list[LongRecording]) -> Truth:
     """The intervals of ``gt`` (a GroundTruth) of the recordings found on disk; annotated
     recordings without frames are left out with a note, recordings without any annotation
     are kept (everything spotted there is a false positive)."""
-    from meflow.spotting.scoring import Interval
+    from meflow.spotting.evaluate import expressions_of
 
     names = {r.name for r in recordings}
-    expressions: list[Any] = []
-    blinks: dict[str, list[tuple[int, int]]] = {}
-    absent: set[str] = set()
-    for i in gt.intervals:
-        name = f"{i.subject}/{i.recording}"
-        if name not in names:
-            absent.add(name)
-        elif i.type == "blink":
-            blinks.setdefault(name, []).append((i.onset, i.offset))
-        else:
-            emotion = i.emotion if i.type == "micro" else None
-            expressions.append(
-                Interval(name, i.onset, i.offset, i.type, emotion=emotion, apex=i.apex)
-            )
+    every, every_blink = expressions_of(gt)
+    expressions = [g for g in every if g.recording in names]
+    blinks = {k: v for k, v in every_blink.items() if k in names}
+    absent = ({g.recording for g in every} | set(every_blink)) - names
     notes = []
     if absent:
         shown = ", ".join(sorted(absent)[:5]) + (" ..." if len(absent) > 5 else "")
