@@ -67,3 +67,14 @@ def test_strs_is_spotting_f1_times_analysis_f1(data: Any) -> None:
     assert res.annotated.uar == pytest.approx(1.0)  # the made-up emotions are separable
     # every spotted micro-expression carries an emotion, no macro-expression does
     assert all((iv.emotion is not None) == (iv.type == "micro") for iv in ev.main.predictions)
+
+
+def test_a_recording_shorter_than_a_window_is_completed_without_flow(data: Any) -> None:
+    from meflow.spotting.baseline import RecordingFlow
+
+    rec = data[0][0]
+    short = RecordingFlow("short", rec.vector[:40], rec.valid[:40], 30.0)
+    batch, share = window_batch(short, [20], 64)
+    assert batch["vector"].shape == (1, 64, 42, 2)
+    assert share[0] == pytest.approx(40 / 64)
+    assert not batch["valid"][0, 40:].any()

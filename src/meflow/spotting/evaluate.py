@@ -8,7 +8,7 @@ References on the same splits: every other spotter, and chance (per held-out rec
 many intervals of each type as the main spotter, the first of ``spotters``, spotted there,
 with the lengths of the fold's training ground truths, placed at random; its expected
 counts over ``chance_draws`` draws). The paired bootstrap over subjects gives the main
-spotter's F1 minus each reference's. Finally every spotter is trained on all subjects: the
+spotter's F1 minus each reference's. Finally the main spotter is trained on all subjects: the
 model a user keeps (``final``).
 
 Results are computed here; ``meflow.spotting.report`` writes them.
@@ -120,7 +120,7 @@ class SpottingEvaluation:
     # "<main> - <reference>" -> kind -> (F1 difference, low, high) over subjects
     differences: dict[str, dict[str, tuple[float, float, float]]]
     folds: list[Fold]
-    final: dict[str, Spotter]  # each spotter trained on every subject
+    final: dict[str, Spotter]  # the main spotter trained on every subject
     truth: list[Interval]
     blinks: dict[str, list[tuple[int, int]]]
     subjects: dict[str, str]
@@ -287,11 +287,9 @@ def _finish(
         results.append(
             SpotterResult(name, preds, score_spotting(preds, truth), blink_share(preds, blinks))
         )
-    say("training the final spotter(s) on every subject")
-    final = {
-        n: train_spotter(n, list(recordings), truth, blinks, **options.get(n, {}))
-        for n in names_wanted
-    }
+    main = names_wanted[0]
+    say(f"training the final {main} spotter on every subject")
+    final = {main: train_spotter(main, list(recordings), truth, blinks, **options.get(main, {}))}
     rec_subjects = {r.name: subjects[r.name] for r in recordings}
     return SpottingEvaluation(
         spotters=results,

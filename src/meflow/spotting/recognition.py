@@ -52,18 +52,18 @@ def window_batch(
 ) -> tuple[Batch, np.ndarray]:
     """(batch of the windows of ``window`` pairs centred on the frames numbered ``centres``
     and moved by ``shift`` pairs, each window's share of valid pairs); a window is moved
-    inside the recording at its ends. MeflowError for a recording shorter than a window."""
-    pairs = rec.frames - 1
-    if pairs < window:
-        raise MeflowError(
-            f"recording {rec.name!r}: {pairs} frame pairs, fewer than a window's {window}"
-        )
-    starts = [
-        int(np.clip(frame_index(rec, c) - window // 2 + shift, 0, pairs - window)) for c in centres
-    ]
-    vector = np.stack([rec.vector[s : s + window] for s in starts]).astype(np.float32)
-    valid = np.stack([rec.valid[s : s + window] for s in starts])
-    return {"vector": vector, "valid": valid}, valid.mean(axis=1)
+    inside the recording at its ends, and a recording shorter than a window is completed
+    with pairs without flow (invalid)."""
+    vector, valid = rec.vector, rec.valid
+    if len(valid) < window:
+        pad = window - len(valid)
+        vector = np.concatenate([vector, np.zeros((pad, *vector.shape[1:]))])
+        valid = np.concatenate([valid, np.zeros(pad, bool)])
+    last = len(valid) - window
+    starts = [int(np.clip(frame_index(rec, c) - window // 2 + shift, 0, last)) for c in centres]
+    batch_vector = np.stack([vector[s : s + window] for s in starts]).astype(np.float32)
+    batch_valid = np.stack([valid[s : s + window] for s in starts])
+    return {"vector": batch_vector, "valid": batch_valid}, batch_valid.mean(axis=1)
 
 
 @dataclass
