@@ -19,27 +19,42 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from meflow.spotting.layouts import DATASETS
 
     p.add_argument("--dataset", required=True, choices=DATASETS, help="the dataset's layout")
-    p.add_argument("--root", type=Path, required=True, help="the dataset folder")
-    p.add_argument("--out", type=Path, required=True, help="the run folder (written)")
-    p.add_argument("--labels", type=Path, help="the ground-truth file, if not found in --root")
+    p.add_argument("--root", type=Path, required=True, metavar="DIR", help="the dataset folder")
+    p.add_argument("--out", type=Path, required=True, metavar="RUN", help="the run folder")
+    p.add_argument(
+        "--labels", type=Path, metavar="FILE", help="the ground-truth file, if not in --root"
+    )
     p.add_argument(
         "--features",
         type=Path,
+        metavar="DIR",
         help="where each recording's region flow is kept and reused (default: OUT/features)",
     )
     p.add_argument(
         "--spotter",
+        metavar="KIND",
         help="the spotter to evaluate: learned or baseline (default: learned, with the "
         "baseline as its reference; baseline alone where learned is not available)",
     )
     p.add_argument("--no-recognition", action="store_true", help="no spot-then-recognise (STRS)")
     p.add_argument("--no-figures", action="store_true", help="no timeline figures")
-    p.add_argument("--chance-draws", type=int, default=200, help="draws of chance (default 200)")
-    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="seed of chance and the bootstrap")
+    p.add_argument(
+        "--chance-draws", type=int, default=200, metavar="N", help="draws of chance (default 200)"
+    )
+    p.add_argument(
+        "--bootstrap",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="bootstrap resamples (default 1000)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, metavar="S", help="seed of chance and the bootstrap"
+    )
     p.add_argument(
         "--workers",
         type=int,
+        metavar="N",
         default=min(2, os.cpu_count() or 1),
         help="recordings extracted at a time by the local executor (default: min(2, cores))",
     )
