@@ -78,3 +78,25 @@ def test_a_recording_shorter_than_a_window_is_completed_without_flow(data: Any) 
     assert batch["vector"].shape == (1, 64, 42, 2)
     assert share[0] == pytest.approx(40 / 64)
     assert not batch["valid"][0, 40:].any()
+
+
+def test_the_recogniser_of_a_fold_never_sees_the_held_out_subject(
+    data: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from meflow.spotting import recognition
+
+    recs, truth, blinks, subjects = data
+    seen: list[tuple[set[str], set[str]]] = []
+    real = recognition.train_recogniser
+
+    def spy(recordings, truth_, subjects_, cfg=None):  # type: ignore[no-untyped-def]
+        seen.append(({r.name for r in recordings}, {g.recording for g in truth_}))
+        return real(recordings, truth_, subjects_, cfg)
+
+    monkeypatch.setattr(recognition, "train_recogniser", spy)
+    ev = evaluate_spotting(recs, truth, blinks, subjects, ["baseline"], chance_draws=5,
+                           bootstrap=10, recognise=SpotThenRecognise(truth, subjects))  # fmt: skip
+    assert len(seen) == len(ev.folds) == 3
+    for fold, (names, truth_names) in zip(ev.folds, seen, strict=True):
+        assert names == set(fold.train) and truth_names <= names
+        assert fold.subject not in {subjects[n] for n in names}
