@@ -177,22 +177,22 @@ class RecognitionResult:
     def as_dict(self) -> dict[str, Any]:
         """The figures for results.json."""
 
-        def part(s: StrsScore) -> dict[str, Any]:
-            return {
+        def part(s: StrsScore, spotted: bool = True) -> dict[str, Any]:
+            out = {
                 "spotting_f1": s.spotting.f1,
                 "analysis_precision": s.analysis_precision,
                 "analysis_recall": s.analysis_recall,
                 "analysis_f1": s.analysis_f1,
                 "uf1": s.uf1,
                 "uar": s.uar,
-                "strs": s.strs,
                 "per_emotion": s.per_emotion,
             }
+            return {**out, "strs": s.strs} if spotted else out
 
         return {
             "emotions": list(self.strs.emotions),
             "spotted": part(self.strs),
-            "annotated": part(self.annotated),
+            "annotated": part(self.annotated, spotted=False),
             "notes": list(self.notes),
         }
 
