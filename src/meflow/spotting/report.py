@@ -172,8 +172,8 @@ def report_text(ev: SpottingEvaluation, info: Mapping[str, Any], figures: Sequen
         f"# meflow spot: {info.get('dataset', '')}", "",
         f"{len(set(ev.subjects.values()))} subjects, {len(ev.subjects)} recordings; "
         f"leave-one-subject-out; MEGC's scoring (IoU >= 0.5, counts pooled). References on "
-        f"the same splits: {', '.join(r.name for r in ev.spotters[1:]) or 'no other spotter'}"
-        f" and chance ({ev.settings.get('chance_draws')} draws).", "",
+        f"the same splits: {''.join(f'{r.name} and ' for r in ev.spotters[1:])}chance "
+        f"({ev.settings.get('chance_draws')} draws).", "",
         markdown_table(table_columns(ev), spotting_rows(ev)), "",
         f"Spotted intervals on an annotated blink: {main.name} {100 * main.on_blinks:.1f}%, "
         + ", ".join(f"{r.name} {100 * r.on_blinks:.1f}%" for r in ev.spotters[1:])
