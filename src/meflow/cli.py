@@ -27,6 +27,7 @@ COMMANDS = (
     "demo",
     "gender",
     "predict",
+    "spot",
 )
 
 

@@ -4,5 +4,7 @@
 Videos) as intervals; ``scoring``: MEGC's interval matching and metrics (and STRS);
 ``references``: the chance reference and the paired bootstrap of two spotters;
 ``baseline`` and ``baseline_grid``: the MDMD-like baseline spotter and its choice of
-parameters on training recordings.
+parameters on training recordings; ``evaluate`` (with ``evaluate_refs``): the leave-one-
+subject-out evaluation ``meflow spot`` runs, ``recognition``: its spot-then-recognise and STRS,
+``layouts``: the datasets' long recordings on disk, ``report`` and ``figures``: its outputs.
 """
