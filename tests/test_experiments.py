@@ -161,6 +161,11 @@ def test_demo_extracts_with_the_settings_it_is_given(
     monkeypatch.setattr(
         "meflow.datasets.load_dataset", lambda *a, **k: type("R", (), {"samples": []})()
     )
+
+    def fake_spot(args, out, cfg, model):  # type: ignore[no-untyped-def]
+        seen["spot"] = cfg.extract
+
+    monkeypatch.setattr("meflow.commands.demo._spot", fake_spot)
     args = ["demo", "--out", str(tmp_path), "--quiet"]
     assert main([*args, "--set", "extract.features.angle_average=arithmetic"]) == 0
     for preset in ("recommended", "paper"):
@@ -168,6 +173,8 @@ def test_demo_extracts_with_the_settings_it_is_given(
         cfg = seen[f"run {preset}"]
         assert cfg.extract.features.angle_average == "arithmetic"  # type: ignore[attr-defined]
         assert cfg.preset == preset  # type: ignore[attr-defined]
+    assert seen["spot"].features.angle_average == "arithmetic"  # type: ignore[attr-defined]
+    assert seen["spot"].flow.motion_compensation == "rigid"  # type: ignore[attr-defined]
     assert seen["paper"].flow.motion_compensation == "none"  # type: ignore[attr-defined]
     assert seen["recommended"].flow.motion_compensation == "rigid"  # type: ignore[attr-defined]
 

@@ -37,9 +37,25 @@ DEMO_DEFAULTS: dict[str, tuple[str, ...]] = {
 }
 
 
+# The spotting part (issue 22): LONG_SUBJECTS subjects x one LONG_SECONDS recording each in
+# CAS(ME)^3 Part A's layout (micro, macro, blinks at its rates), spotted leave-one-subject-out
+# by `meflow spot` (learned spotter, baseline and chance on the same splits); its final spotter
+# goes into model.safetensors. Sized to keep the demo within 10 minutes on 2 cores; the
+# 15-person benchmark is benchmarks/spot.py (docs/spotting.md).
+LONG_SUBJECTS = 5
+LONG_SECONDS = 30.0
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, required=True, help="folder for data, caches, results")
     p.add_argument("--subjects", type=int, default=16, help="synthetic subjects (default 16)")
+    p.add_argument(
+        "--long-subjects",
+        type=int,
+        default=LONG_SUBJECTS,
+        help=f"subjects of the synthetic long recordings spotted (default {LONG_SUBJECTS}; 0: no "
+        "spotting)",
+    )
     p.add_argument(
         "--workers", type=int, default=min(2, os.cpu_count() or 1), help="extraction processes"
     )
@@ -88,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out
     data = out / "data"
     progress = not args.quiet
-    steps = 2 + 2 * len(PRESETS)
+    spotting = args.long_subjects > 0
+    steps = 2 + 2 * len(PRESETS) + (1 if spotting else 0)
     print(f"[1/{steps}] synthetic data (realistic profile, packaged faces) -> {data}")
     if not (data / "synth.json").exists():
         faces = _packaged_faces()
@@ -138,14 +155,58 @@ def run(args: argparse.Namespace) -> int:
     model = out / "model.safetensors"
     print(f"[{step}/{steps}] final model (recommended, all subjects) -> {model}")
     meta = train_model(caches["recommended"], model, cfgs["recommended"], progress=progress)
+    spot = None
+    if spotting:
+        step += 1
+        print(f"[{step}/{steps}] spotting on synthetic long recordings -> {out / 'spot'}")
+        spot = _spot(args, out, cfgs["recommended"], model)
     for name, result in results.items():
         print(f"\n{name} preset ({out / name / 'report.md'}):\n")
         print(result["table"])
         print_comparisons(result)
+    if spot is not None:
+        from meflow.commands.spot import print_extra
+        from meflow.spotting.report import markdown_table, spotting_rows, table_columns
+
+        print(f"\nspotting ({out / 'spot' / 'report.md'}):\n")
+        print(markdown_table(table_columns(spot), spotting_rows(spot)))
+        print_extra(spot)
     print(
         "\nThe synthetic set is a benchmark, not real data: docs/synthetic.md says what it can "
         "and cannot show."
     )
-    print(f"model: {model} ({meta['classifier']} on {meta['input']})")
+    carries = f", spotter {spot.main.name}" if spot is not None else ""
+    print(f"model: {model} ({meta['classifier']} on {meta['input']}{carries})")
     print(f"demo finished in {time.perf_counter() - t0:.0f} s")
     return 0
+
+
+def _spot(args: argparse.Namespace, out: Path, cfg: Any, model: Path) -> Any:
+    """Makes the synthetic long set, runs ``meflow spot`` on it and attaches its final spotter
+    to ``model``: the evaluation."""
+    from meflow.commands import spot
+    from meflow.inference.model import attach_spotter
+    from meflow.spotting.model import load_spotter
+    from meflow.synth.long import generate_long
+
+    long_data = out / "long"
+    if not (long_data / "synth.json").exists():
+        generate_long(
+            long_data,
+            subjects=args.long_subjects,
+            seed=cfg.train.seed,
+            recordings_per_subject=1,
+            seconds=LONG_SECONDS,
+            faces=_packaged_faces(),
+            progress=not args.quiet,
+        )
+    else:
+        print("      (long recordings already there)")
+    p = argparse.ArgumentParser()
+    spot.add_arguments(p)
+    flags = ["--dataset", "casme3", "--root", str(long_data), "--out", str(out / "spot")]
+    ns = p.parse_args([*flags, "--workers", str(args.workers), *(["--quiet"] * args.quiet)])
+    ev, written = spot.evaluate_run(ns, cfg.extract)
+    attach_spotter(model, load_spotter(written["spotter"]))
+    print(f"      {model} now carries the {ev.main.name} spotter: meflow predict spots with it")
+    return ev

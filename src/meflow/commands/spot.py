@@ -89,12 +89,26 @@ def _spotters(args: argparse.Namespace) -> list[str] | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from meflow.spotting.report import markdown_table, spotting_rows, table_columns
+
+    ev, written = evaluate_run(args)
+    print(markdown_table(table_columns(ev), spotting_rows(ev)))
+    print_extra(ev)
+    for what, path in written.items():
+        print(f"{what}: {path}")
+    return 0
+
+
+def evaluate_run(args: argparse.Namespace, cfg: Any = None) -> tuple[Any, dict[str, Path]]:
+    """(the evaluation, {what: path written}) of ``meflow spot`` with these arguments (``cfg``:
+    extraction settings given in place of the command line's); prints only progress (the demo
+    calls it too)."""
     from meflow.errors import MeflowError
     from meflow.features.cache import ensure_writable
     from meflow.spotting.evaluate import available_spotters, evaluate_spotting
     from meflow.spotting.ground_truth import load_ground_truth
     from meflow.spotting.layouts import LOADER, find_recordings, truth_for
-    from meflow.spotting.report import markdown_table, spotting_rows, table_columns, write_run
+    from meflow.spotting.report import write_run
 
     if not args.root.is_dir():
         raise MeflowError(f"{args.root}: no such dataset folder")
@@ -102,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         raise MeflowError("--chance-draws and --bootstrap must be at least 1")
     labels = _annotation(args)
     available_spotters(_spotters(args))  # an unknown spotter fails before the extraction
-    cfg = extract_settings(args)
+    cfg = cfg if cfg is not None else extract_settings(args)
     recordings = find_recordings(args.dataset, args.root)
     gt = load_ground_truth(LOADER[args.dataset], labels)
     ensure_writable(args.out)
@@ -123,15 +137,10 @@ def run(args: argparse.Namespace) -> int:
             "features": str(features)}  # fmt: skip
     spans = {n: (f.number(0), f.number(f.frames - 1)) for n, f in flows.items()}
     fps = kept[0].fps if kept else None
-    written = write_run(ev, args.out, spans, info, fps, figures=not args.no_figures)
-    print(markdown_table(table_columns(ev), spotting_rows(ev)))
-    _print_extra(ev)
-    for what, path in written.items():
-        print(f"{what}: {path}")
-    return 0
+    return ev, write_run(ev, args.out, spans, info, fps, figures=not args.no_figures)
 
 
-def _print_extra(ev: Any) -> None:
+def print_extra(ev: Any) -> None:
     main = ev.main
     print(f"spotted intervals on annotated blinks: {main.name} {100 * main.on_blinks:.1f}%, "
           f"chance {100 * ev.chance_on_blinks:.1f}%")  # fmt: skip
