@@ -177,9 +177,11 @@ def labelled_frames(sample: Sample, k: int) -> tuple[list[int], list[int], list[
     hi = 10**9 if sample.last_frame is None else sample.last_frame
     on = [n for n in range(sample.onset, sample.onset - k - 1, -1) if n >= lo]
     off = [n for n in range(sample.offset, sample.offset + k + 1) if n <= hi]
-    near = sorted(range(-k, k + 1), key=abs)
-    ap = [sample.apex + d for d in near if sample.onset < sample.apex + d < sample.offset]
-    return on, ap or [sample.apex], off
+    near = sorted(range(-k, k + 1), key=abs)[1:]
+    ap = [sample.apex] + [
+        sample.apex + d for d in near if sample.onset < sample.apex + d < sample.offset
+    ]
+    return on, ap, off
 
 
 def _mean_frame(
