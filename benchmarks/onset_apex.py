@@ -36,7 +36,10 @@ from _results import table, write_results
 from meflow.config import ExperimentConfig, with_preset
 from meflow.presets import DEFAULT_PRESET
 
-INPUTS = ("onset-apex", "onset-apex-offset")
+INPUTS = ("onset-apex", "onset-apex-offset", "onset-apex-offset-bilateral")
+# how a person's configuration is chosen from the inner leave-one-subject-out of the others:
+# by micro AUC alone, or by micro AUC + UF1 (the two figures the issue's target names)
+CRITERIA = ("auc", "auc+uf1")
 BASELINE = ("onset-apex", 0, 0.1)  # the labelled frames alone, train.c: logreg-onset-apex
 
 
@@ -112,26 +115,29 @@ def oof(
 
 def nested(
     Xs: dict[Candidate, np.ndarray], y: np.ndarray, groups: np.ndarray, train: Any, nc: int
-) -> tuple[np.ndarray, list[str]]:
-    """(out-of-fold probabilities, the candidate chosen for each person): the candidate with
-    the best inner leave-one-subject-out micro AUC on the other people."""
-    from meflow.evaluation.metrics import micro_roc_auc
+) -> dict[str, tuple[np.ndarray, list[str]]]:
+    """{criterion: (out-of-fold probabilities, the candidate chosen for each person)}: for
+    each person, the candidate with the best inner leave-one-subject-out score on the other
+    people (CRITERIA), trained on them and applied to that person."""
+    from meflow.evaluation.metrics import compute_metrics
     from meflow.training.folds import run_fold
     from meflow.training.splits import leave_one_subject_out
 
-    probs = np.zeros((len(y), nc))
-    chosen = []
+    out = {c: (np.zeros((len(y), nc)), []) for c in CRITERIA}
     for f, (tr, te) in enumerate(leave_one_subject_out(groups)):
         scores = {}
         for cand, X in Xs.items():
             cfg = dataclasses.replace(train, model="logreg", input=cand.input, c=cand.c)
-            scores[cand] = micro_roc_auc(y[tr], oof(X, y, groups, tr, cfg, nc))
-        best = max(Xs, key=lambda c: scores[c])  # the first of equals: grid order
-        cfg = dataclasses.replace(train, model="logreg", input=best.input, c=best.c)
-        probs[te], _ = run_fold(Xs[best], y, groups, tr, te, cfg, f, nc)
-        chosen.append(best.key)
-        print(f"  person {groups[te][0]}: {best.key} (inner AUC {scores[best]:.3f})", flush=True)
-    return probs, chosen
+            m = compute_metrics(y[tr], oof(X, y, groups, tr, cfg, nc))
+            scores[cand] = {"auc": m["micro_auc"], "auc+uf1": m["micro_auc"] + m["uf1"]}
+        for crit, (probs, chosen) in out.items():
+            best = max(Xs, key=lambda c: scores[c][crit])  # the first of equals: grid order
+            cfg = dataclasses.replace(train, model="logreg", input=best.input, c=best.c)
+            probs[te], _ = run_fold(Xs[best], y, groups, tr, te, cfg, f, nc)
+            chosen.append(best.key)
+            say = f"inner {crit} {scores[best][crit]:.3f}"
+            print(f"  person {groups[te][0]}, by {crit}: {best.key} ({say})", flush=True)
+    return out
 
 
 def blind(feats: Any, cfg: ExperimentConfig) -> np.ndarray:
@@ -151,6 +157,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, required=True, help="the dataset the cache was made of")
     p.add_argument("--work", type=Path, required=True, help="folder of the flows (reused)")
     p.add_argument("--averages", default="0,1,2", help="features.onset_apex_average values")
+    p.add_argument("--nested-averages", default="0,1", help="those the nested choice considers")
     p.add_argument("--cs", default="0.03,0.1,0.3", help="logistic regression C values")
     p.add_argument("--bootstrap", type=int, default=1000, help="draws of the 95%% intervals")
     p.add_argument("--threads", type=int, default=1, help="BLAS threads")
@@ -164,6 +171,32 @@ def _fmt(m: dict[str, Any]) -> list[str]:
     ci = m.get("micro_roc_auc_ci")
     auc = f"{m['micro_roc_auc']:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
     return [auc, f"{m['uf1']:.3f}", f"{m['uar']:.3f}"]
+
+
+def tables(
+    res: dict[str, dict[str, Any]],
+    grid: Sequence[Candidate],
+    base: Candidate,
+    chosen: dict[str, list[str]],
+) -> dict[str, dict[str, list]]:
+    """The rows table and the table of the nested choices."""
+    rows = [
+        [f"nested choice by inner {crit} (input, k, C chosen on the other people)", "-", "-",
+         *_fmt(res[f"nested-{crit}"])]
+        for crit in CRITERIA
+    ]  # fmt: skip
+    rows += [["baseline: logreg on onset-apex, labelled frames alone", "0", "0.1",
+              *_fmt(res[base.key])]]  # fmt: skip
+    rows += [[f"logreg on {c.input}", str(c.k), f"{c.c:g}", *_fmt(res[c.key])] for c in grid]
+    rows += [["blind: logreg on the centred window's vector-bins", "-", "0.1", *_fmt(res["blind"])],
+             ["class prior", "-", "-", *_fmt(res["prior"])]]  # fmt: skip
+    cols = ["row", "k (frames averaged)", "C", "micro AUC [95% CI]", "UF1", "UAR"]
+    counts = [(crit, key, n) for crit in CRITERIA
+              for key, n in sorted(Counter(chosen[crit]).items())]  # fmt: skip
+    return {
+        "rows": table(cols, rows),
+        "chosen": table(["criterion", "row chosen (input.k.C)", "people"], counts),
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -191,6 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"k=0 onset_apex against the cache's: largest difference {np.abs(same).max():.4f} px")
     grid = [Candidate(i, k, c) for i in INPUTS for k in ks for c in cs]
     Xs = {cand: build_input(cand.input, b[cand.k], cfg.train) for cand in grid}
+    nested_ks = [int(v) for v in args.nested_averages.split(",")]
+    choices = {cand: X for cand, X in Xs.items() if cand.k in nested_ks}
     base = Candidate(*BASELINE)
     Xs_all = {base: build_input(base.input, b[base.k], cfg.train), **Xs}
 
@@ -206,29 +241,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{cand.key}: {m['micro_roc_auc']:.3f} UF1 {m['uf1']:.3f}", flush=True)
         res["blind"] = metrics(blind(feats, cfg))
         print("nested choice:", flush=True)
-        p_nested, chosen = nested(Xs, y, groups, cfg.train, nc)
-        res["nested"] = metrics(p_nested)
+        chosen = {}
+        for crit, (p_nested, who) in nested(choices, y, groups, cfg.train, nc).items():
+            res[f"nested-{crit}"], chosen[crit] = metrics(p_nested), who
     res["prior"] = metrics(prior_probabilities(y, leave_one_subject_out(groups), nc))
-    rows = [["nested choice (input, k, C chosen on the other people)", "-", "-",
-             *_fmt(res["nested"])],
-            ["baseline: logreg on onset-apex, labelled frames alone", "0", "0.1",
-             *_fmt(res[base.key])]]  # fmt: skip
-    rows += [[f"logreg on {c.input}", str(c.k), f"{c.c:g}", *_fmt(res[c.key])] for c in grid]
-    rows += [["blind: logreg on the centred window's vector-bins", "-", "0.1", *_fmt(res["blind"])],
-             ["class prior", "-", "-", *_fmt(res["prior"])]]  # fmt: skip
-    cols = ["row", "k (frames averaged)", "C", "micro AUC [95% CI]", "UF1", "UAR"]
-    tabs = {"rows": table(cols, rows)}
-    counts = Counter(chosen)
-    tabs["chosen"] = table(["row chosen (input.k.C)", "people"], sorted(counts.items()))
+    tabs = tables(res, grid, base, chosen)
     for key, t in tabs.items():
         print(f"\n{key}:\n" + "\n".join(" | ".join(r) for r in [t["columns"], *t["rows"]]))
     figures = {"seconds": f"{time.perf_counter() - t0:.0f}", "samples": str(len(y))}
-    named = {"baseline": base.key, **{k: k for k in ("nested", "blind", "prior")}}
+    named = {"baseline": base.key, "blind": "blind", "prior": "prior"}
+    named |= {f"nested-{crit}": f"nested-{crit}" for crit in CRITERIA}
     named |= {c.key: c.key for c in grid}
     for name, key in named.items():
         figures[f"{name}.auc"] = f"{res[key]['micro_roc_auc']:.3f}"
         figures[f"{name}.uf1"] = f"{res[key]['uf1']:.3f}"
-    extra = {"chosen": chosen, "metrics": res, "averages": ks, "cs": cs}
+    extra = {"chosen": chosen, "metrics": res, "averages": ks, "cs": cs, "nested": nested_ks}
     write_results(
         "onset_apex", tables=tabs, figures=figures, extra=extra, out_dir=args.out,
         argv=None if argv is None else [__file__, *argv],

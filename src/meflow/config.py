@@ -116,7 +116,7 @@ class FeatureConfig:
     # the labelled onset, apex and offset frames' flows (onset_apex, apex_offset in the cache)
     # are computed between frames averaged over onset-k..onset, apex-k..apex+k and
     # offset..offset+k (native frames; k = this); 0: the labelled frames alone
-    onset_apex_average: int = 1  # measured: benchmarks/onset_apex.py (docs/variants.md)
+    onset_apex_average: int = 0  # measured: benchmarks/onset_apex.py (docs/variants.md)
 
     def __post_init__(self) -> None:
         _check_choice(
@@ -152,10 +152,16 @@ INPUT_NAMES = (
     "onset-apex",
     "vector-bins+onset-apex",
     "onset-apex-offset",
+    "onset-apex-offset-bilateral",
 )
 # inputs that read the labelled onset-to-apex flow: a row on one runs only where the samples
 # carry it (experiments.reproduce leaves it out with a note otherwise)
-ONSET_APEX_INPUTS = ("onset-apex", "vector-bins+onset-apex", "onset-apex-offset")
+ONSET_APEX_INPUTS = (
+    "onset-apex",
+    "vector-bins+onset-apex",
+    "onset-apex-offset",
+    "onset-apex-offset-bilateral",
+)
 BASELINES = {  # name: (classifier, input), the references run beside every grid row
     "logreg-pseudo": ("logreg", "pseudo-discrete"),
     "mdmo-svm": ("svm", "mdmo"),

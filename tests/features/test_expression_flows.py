@@ -96,3 +96,20 @@ def test_onset_apex_offset_input_averages_the_two_sides() -> None:
     b["apex_offset_valid"] = np.zeros(3, bool)  # a cache made before it: refused
     with pytest.raises(MeflowError, match="re-extract"):
         build_input("onset-apex-offset", b)
+
+
+def test_bilateral_averages_each_region_with_its_mirrored_twin() -> None:
+    from meflow.face.regions import REGIONS, region
+
+    v = np.zeros((1, 42, 2), np.float32)
+    r, l_ = region("lip_corner_r").id - 1, region("lip_corner_l").id - 1
+    v[0, r] = (-2.0, -1.0)  # the right corner out (image left) and up
+    v[0, l_] = (4.0, -3.0)  # the left corner out (image right) and up, more
+    b = {"onset_apex": v, "apex_offset": -v}
+    b |= {"onset_apex_valid": np.ones(1, bool), "apex_offset_valid": np.ones(1, bool)}
+    x = build_input("onset-apex-offset-bilateral", b)
+    keep = [q.id - 1 for q in REGIONS if q.side in ("R", "C")]
+    assert x.shape == (1, len(keep), 2) == (1, 23, 2)
+    # the right corner's entry: the mean of (-2, -1) and the left's mirrored (-4, -3)
+    assert x[0, keep.index(r)].tolist() == [-3.0, -2.0]
+    assert np.count_nonzero(x) == 2  # nothing else moved

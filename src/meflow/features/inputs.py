@@ -148,6 +148,28 @@ def onset_apex_offset(batch: Batch, cfg: Any) -> np.ndarray:
     return np.ascontiguousarray((a + b) / count[:, None, None], dtype=np.float32)
 
 
+def bilateral(v: np.ndarray) -> np.ndarray:
+    """(N, P, 2) float32 of region vectors (N, 42, 2): each pair of mirror regions once (the
+    subject's right one's id) and each centre region, the mean of the region's vector and its
+    mirror region's mirrored vector (dx negated): what both sides of the face show in common.
+    A linear model on it treats an expression shown more by one side as the same expression
+    shown by the other (the random asymmetry of a face drops out; a one-sided expression, as
+    contempt is, keeps only its half)."""
+    from meflow.face.regions import N_REGIONS, REGIONS, mirror_region
+
+    keep = [r.id - 1 for r in REGIONS if r.side in ("R", "C")]
+    other = [mirror_region(i + 1) - 1 for i in keep]
+    v = np.asarray(v, dtype=np.float32).reshape(len(v), N_REGIONS, 2)
+    mirrored = v[:, other] * np.array([-1.0, 1.0], np.float32)
+    return np.ascontiguousarray((v[:, keep] + mirrored) / 2)
+
+
+def onset_apex_offset_bilateral(batch: Batch, cfg: Any) -> np.ndarray:
+    """(N, P, 2) float32: ``onset_apex_offset`` with both sides of the face averaged
+    (``bilateral``)."""
+    return bilateral(onset_apex_offset(batch, cfg))
+
+
 def onset_apex_note(batch: Batch) -> str | None:
     """Why a row on the onset-to-apex flow cannot run on ``batch`` (None when it can: at least
     half of the samples carry a valid one)."""
@@ -171,6 +193,7 @@ INPUTS: dict[str, InputFn] = {
     "onset-apex": onset_apex,
     "vector-bins+onset-apex": vector_bins_onset_apex,
     "onset-apex-offset": onset_apex_offset,
+    "onset-apex-offset-bilateral": onset_apex_offset_bilateral,
 }
 PSEUDO_INPUTS = ("pseudo-discrete", "pseudo-continuous")
 
