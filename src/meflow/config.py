@@ -113,6 +113,10 @@ class FeatureConfig:
     # px per frame pair in the face crop: a region whose mean flow vector is shorter has no
     # direction in the pseudo-images (grey 0, as for no flow and no pixels); 0 keeps all
     noise_floor: float = 0.1  # measured: docs/variants.md (the paper preset: 0)
+    # the labelled onset, apex and offset frames' flows (onset_apex, apex_offset in the cache)
+    # are computed between frames averaged over onset-k..onset, apex-k..apex+k and
+    # offset..offset+k (native frames; k = this); 0: the labelled frames alone
+    onset_apex_average: int = 0  # measured: benchmarks/onset_apex.py (docs/variants.md)
 
     def __post_init__(self) -> None:
         _check_choice(
@@ -124,6 +128,7 @@ class FeatureConfig:
         _check_range("features", "fps", self.fps, 1.0, 10000.0)
         _check_range("features", "margin", self.margin, 0, 4096)
         _check_range("features", "noise_floor", self.noise_floor, 0.0, 100.0)
+        _check_range("features", "onset_apex_average", self.onset_apex_average, 0, 16)
 
 
 @dataclass(frozen=True)
@@ -146,10 +151,17 @@ INPUT_NAMES = (
     "displacement-bins",
     "onset-apex",
     "vector-bins+onset-apex",
+    "onset-apex-offset",
+    "onset-apex-offset-bilateral",
 )
 # inputs that read the labelled onset-to-apex flow: a row on one runs only where the samples
 # carry it (experiments.reproduce leaves it out with a note otherwise)
-ONSET_APEX_INPUTS = ("onset-apex", "vector-bins+onset-apex")
+ONSET_APEX_INPUTS = (
+    "onset-apex",
+    "vector-bins+onset-apex",
+    "onset-apex-offset",
+    "onset-apex-offset-bilateral",
+)
 BASELINES = {  # name: (classifier, input), the references run beside every grid row
     "logreg-pseudo": ("logreg", "pseudo-discrete"),
     "mdmo-svm": ("svm", "mdmo"),

@@ -65,6 +65,10 @@ class FeatureSet:
     onset_apex: np.ndarray = field(default_factory=lambda: np.zeros((0, 42, 2), np.float32))
     onset_apex_valid: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (N,)
     classes: tuple[str, ...] = EMOTIONS  # the class of each label index (a protocol's own)
+    # (N, 42, 2) float32 and (N,) bool: the same from the apex to the offset frame (zeros and
+    # False for a cache made before it was extracted)
+    apex_offset: np.ndarray = field(default_factory=lambda: np.zeros((0, 42, 2), np.float32))
+    apex_offset_valid: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
     @property
     def span(self) -> int:
@@ -92,11 +96,17 @@ class FeatureSet:
     def batch(self, shift: int = 0) -> dict[str, np.ndarray]:
         """The samples as a batch of windows for ``features.inputs.build_input``: each the W
         pairs from its centred window's first pair + ``shift`` (kept inside its span), with
-        the onset-to-apex flow (``onset_apex``, ``onset_apex_valid``)."""
+        the onset-to-apex and apex-to-offset flows (``onset_apex``, ``apex_offset`` and their
+        ``_valid``)."""
         return {
             **{k: self._window(k, shift) for k in self.series},
             "onset_apex": self.onset_apex,
             "onset_apex_valid": self.onset_apex_valid,
+            **(
+                {"apex_offset": self.apex_offset, "apex_offset_valid": self.apex_offset_valid}
+                if len(self.apex_offset) == len(self.labels)
+                else {}
+            ),
         }
 
     def subset(self, mask: np.ndarray) -> FeatureSet:
@@ -115,6 +125,11 @@ class FeatureSet:
             self.onset_apex[idx],
             self.onset_apex_valid[idx],
             self.classes,
+            *(
+                (self.apex_offset[idx], self.apex_offset_valid[idx])
+                if len(self.apex_offset) == len(self.labels)
+                else (self.apex_offset, self.apex_offset_valid)
+            ),
         )
 
 
@@ -160,6 +175,8 @@ def load_features(
     series: dict[str, list[np.ndarray]] = {k: [] for k in (*IMAGES, *SERIES, "expression")}
     oa: list[np.ndarray] = []
     oa_valid: list[bool] = []
+    ao: list[np.ndarray] = []
+    ao_valid: list[bool] = []
     for f in sorted((cache / "samples").glob("*.npz")):
         arrays, meta = load_npz(f)
         sid = meta.get("sample_id", f.stem)
@@ -178,6 +195,8 @@ def load_features(
         series["expression"].append((fr[:-1] >= meta["onset"]) & (fr[1:] <= meta["offset"]))
         oa.append(arrays.get("onset_apex", np.zeros((N_REGIONS, 2), np.float32)))
         oa_valid.append(bool(arrays.get("onset_apex_valid", np.zeros(1, bool))[0]))
+        ao.append(arrays.get("apex_offset", np.zeros((N_REGIONS, 2), np.float32)))
+        ao_valid.append(bool(arrays.get("apex_offset_valid", np.zeros(1, bool))[0]))
         first.append(int(meta.get("window_index", 0)))
         labels.append(label)
         subjects.append(str(meta["subject"]))
@@ -199,4 +218,6 @@ def load_features(
         np.stack(oa).astype(np.float32),
         np.array(oa_valid, dtype=bool),
         tuple(classes),
+        np.stack(ao).astype(np.float32),
+        np.array(ao_valid, dtype=bool),
     )

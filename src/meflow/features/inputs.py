@@ -8,7 +8,8 @@ A *batch* is a dict of arrays for N windows of W frame pairs each, as the cache 
 - ``valid``: (N, W) bool; ``expression``: (N, W) bool, the pairs inside onset..offset where the
   labels give them (all valid pairs otherwise)
 - ``onset_apex``: (N, 42, 2) float32, each region's mean flow from the labelled onset frame to
-  the labelled apex frame, and ``onset_apex_valid`` (N,) bool (a cache's samples only)
+  the labelled apex frame, and ``onset_apex_valid`` (N,) bool (a cache's samples only);
+  ``apex_offset``, ``apex_offset_valid``: the same from the apex to the offset frame
 
 An input (registry ``INPUTS``, the setting ``train.input``) turns a batch into the array a
 classifier takes. Adding one means adding one entry.
@@ -127,6 +128,48 @@ def vector_bins_onset_apex(batch: Batch, cfg: Any) -> np.ndarray:
     return np.concatenate([vector_bins(batch, cfg), onset_apex(batch, cfg)[:, None]], axis=1)
 
 
+def onset_apex_offset(batch: Batch, cfg: Any) -> np.ndarray:
+    """(N, 42, 2) float32: each region's displacement at the apex from the face at rest, seen
+    from both sides: the mean of the onset-to-apex flow and the reversed apex-to-offset flow
+    (either alone where the other is missing; zeros where both are). Two measurements of one
+    displacement with independent reference frames: the noise of the reference drops."""
+    a = onset_apex(batch, cfg)
+    n = len(a)
+    ok_b = np.asarray(batch.get("apex_offset_valid", np.zeros(n, bool)), bool).reshape(n)
+    if "apex_offset" not in batch or not ok_b.any():
+        raise MeflowError(
+            "the model input onset-apex-offset needs the apex-to-offset flow of a feature cache "
+            "(re-extract the cache with this meflow)"
+        )
+    ok_a = np.asarray(batch.get("onset_apex_valid", np.ones(n, bool)), bool).reshape(n)
+    b = -np.nan_to_num(np.asarray(batch["apex_offset"], dtype=np.float32))
+    b *= ok_b[:, None, None].astype(np.float32)
+    count = np.maximum(ok_a.astype(np.float32) + ok_b, 1.0)
+    return np.ascontiguousarray((a + b) / count[:, None, None], dtype=np.float32)
+
+
+def bilateral(v: np.ndarray) -> np.ndarray:
+    """(N, P, 2) float32 of region vectors (N, 42, 2): each pair of mirror regions once (the
+    subject's right one's id) and each centre region, the mean of the region's vector and its
+    mirror region's mirrored vector (dx negated): what both sides of the face show in common.
+    A linear model on it treats an expression shown more by one side as the same expression
+    shown by the other (the random asymmetry of a face drops out; a one-sided expression, as
+    contempt is, keeps only its half)."""
+    from meflow.face.regions import N_REGIONS, REGIONS, mirror_region
+
+    keep = [r.id - 1 for r in REGIONS if r.side in ("R", "C")]
+    other = [mirror_region(i + 1) - 1 for i in keep]
+    v = np.asarray(v, dtype=np.float32).reshape(len(v), N_REGIONS, 2)
+    mirrored = v[:, other] * np.array([-1.0, 1.0], np.float32)
+    return np.ascontiguousarray((v[:, keep] + mirrored) / 2)
+
+
+def onset_apex_offset_bilateral(batch: Batch, cfg: Any) -> np.ndarray:
+    """(N, P, 2) float32: ``onset_apex_offset`` with both sides of the face averaged
+    (``bilateral``)."""
+    return bilateral(onset_apex_offset(batch, cfg))
+
+
 def onset_apex_note(batch: Batch) -> str | None:
     """Why a row on the onset-to-apex flow cannot run on ``batch`` (None when it can: at least
     half of the samples carry a valid one)."""
@@ -149,6 +192,8 @@ INPUTS: dict[str, InputFn] = {
     "displacement-bins": displacement_bins,
     "onset-apex": onset_apex,
     "vector-bins+onset-apex": vector_bins_onset_apex,
+    "onset-apex-offset": onset_apex_offset,
+    "onset-apex-offset-bilateral": onset_apex_offset_bilateral,
 }
 PSEUDO_INPUTS = ("pseudo-discrete", "pseudo-continuous")
 

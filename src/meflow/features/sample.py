@@ -168,29 +168,75 @@ def _span_features(
     return span, images, len(distinct)
 
 
-def onset_apex(
-    extractor: SequenceExtractor, sample: Sample, images: dict[int, np.ndarray | None]
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """(onset_apex (42, 2) float32, onset_apex_valid (1,) bool, frames processed): each
-    region's mean flow vector from the labelled onset frame to the apex frame (native frame
-    numbers; head motion compensated as the flow settings say). NaN and False where there is
-    no such flow: onset == apex, a frame unreadable, or no face."""
-    none = np.full((N_REGIONS, 2), np.nan, np.float32)
-    if sample.onset == sample.apex:
-        return none, np.zeros(1, bool), 0
-    pair = [
-        images[n] if n in images else _read_frames(sample, [n])[n]
-        for n in (sample.onset, sample.apex)
+def labelled_frames(sample: Sample, k: int) -> tuple[list[int], list[int], list[int]]:
+    """The native frames averaged for the onset, the apex and the offset
+    (``features.onset_apex_average`` = k): onset-k..onset and offset..offset+k (the face at rest
+    on either side of the expression), apex-k..apex+k inside onset..offset; the labelled frame
+    first, none outside the recording's known frames."""
+    lo = -(10**9) if sample.first_frame is None else sample.first_frame
+    hi = 10**9 if sample.last_frame is None else sample.last_frame
+    on = [n for n in range(sample.onset, sample.onset - k - 1, -1) if n >= lo]
+    off = [n for n in range(sample.offset, sample.offset + k + 1) if n <= hi]
+    near = sorted(range(-k, k + 1), key=abs)[1:]
+    ap = [sample.apex] + [
+        sample.apex + d for d in near if sample.onset < sample.apex + d < sample.offset
     ]
-    if any(img is None for img in pair):
-        return none, np.zeros(1, bool), 0
+    return on, ap, off
+
+
+def _mean_frame(
+    sample: Sample, images: dict[int, np.ndarray | None], numbers: list[int]
+) -> np.ndarray | None:
+    """The mean of the readable frames of ``numbers`` as uint8 (those of another size left
+    out); None when the first (the labelled frame) is unreadable."""
+    more = [n for n in numbers if n not in images]
+    read = {**images, **_read_frames(sample, more)} if more else images
+    first = read[numbers[0]]
+    if first is None:
+        return None
+    ok = [f for f in (read[n] for n in numbers) if f is not None and f.shape == first.shape]
+    if len(ok) == 1:
+        return first
+    return np.round(np.mean(np.stack(ok), axis=0, dtype=np.float32)).astype(np.uint8)
+
+
+def expression_flows(
+    extractor: SequenceExtractor, sample: Sample, images: dict[int, np.ndarray | None]
+) -> tuple[dict[str, np.ndarray], int]:
+    """({onset_apex, onset_apex_valid, apex_offset, apex_offset_valid}, frames processed): each
+    region's mean flow (42, 2) float32 from the labelled onset frame to the apex frame and from
+    the apex frame to the offset frame (native frame numbers; head motion compensated as the
+    flow settings say), each labelled frame averaged with its neighbours as
+    ``features.onset_apex_average`` says (the noise of one frame drops, the expression's
+    displacement stays). NaN and False where there is no such flow: onset == apex (apex ==
+    offset), a labelled frame unreadable, or no face."""
+    k = extractor.cfg.features.onset_apex_average
+    none = np.full((N_REGIONS, 2), np.nan, np.float32)
+    out = {"onset_apex": none, "onset_apex_valid": np.zeros(1, bool)}
+    out |= {"apex_offset": none.copy(), "apex_offset_valid": np.zeros(1, bool)}
+    means = [_mean_frame(sample, images, numbers) for numbers in labelled_frames(sample, k)]
+    # the flows to compute: (first, second, name) where the labelled frames differ
+    wanted = [
+        (a, b, name)
+        for a, b, name, same in (
+            (0, 1, "onset_apex", sample.onset == sample.apex),
+            (1, 2, "apex_offset", sample.apex == sample.offset),
+        )
+        if not same and means[a] is not None and means[b] is not None
+    ]
+    if not wanted:
+        return out, 0
+    seq = sorted({i for a, b, _ in wanted for i in (a, b)})  # consecutive pairs of seq
     try:
-        feats = extractor.run(lambda: pair, name=f"{sample.sample_id} onset-apex")
-    except MeflowError:  # no face in either frame
-        return none, np.zeros(1, bool), 2
-    valid = bool(feats.valid[0])
-    vector = feats.vector[0].astype(np.float32) if valid else none
-    return vector, np.array([valid]), 2
+        feats = extractor.run(lambda: [means[i] for i in seq], name=f"{sample.sample_id} apex")
+    except MeflowError:  # no face in any frame
+        return out, len(seq)
+    for a, _, name in wanted:
+        p = seq.index(a)
+        if bool(feats.valid[p]):
+            out[name] = feats.vector[p].astype(np.float32)
+            out[f"{name}_valid"] = np.ones(1, bool)
+    return out, len(seq)
 
 
 def compute_sample(extractor: SequenceExtractor, sample: Sample) -> SampleOutput:
@@ -201,7 +247,7 @@ def compute_sample(extractor: SequenceExtractor, sample: Sample) -> SampleOutput
         taken, index = _span(sample, cfg)
         feats, images, frames = _span_features(extractor, sample, taken)
         t0 = time.perf_counter()
-        oa, oa_valid, more = onset_apex(extractor, sample, images)
+        flows, more = expression_flows(extractor, sample, images)
         feats.timings["onset_apex"] = time.perf_counter() - t0
         f = cfg.features
         discrete, continuous = pseudo_images(
@@ -212,8 +258,7 @@ def compute_sample(extractor: SequenceExtractor, sample: Sample) -> SampleOutput
             "frames": taken.astype(np.int32),
             "pseudo_discrete": discrete,
             "pseudo_continuous": continuous,
-            "onset_apex": oa,
-            "onset_apex_valid": oa_valid,
+            **flows,
         }
         missing = sorted(n for n, img in images.items() if img is None)
         window = feats.valid[index : index + f.window]

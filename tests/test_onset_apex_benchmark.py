@@ -1,0 +1,35 @@
+"""benchmarks/onset_apex.py's nested choice on a small made-up set: each person's configuration
+is chosen on the other people, so an informative input wins over noise for every person, and
+the tables name what was chosen."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from _benchmarks import benchmark_helper
+from meflow.config import TrainConfig
+
+benchmark_helper("_results")  # onset_apex.py imports it by name
+onset_apex = benchmark_helper("onset_apex")
+
+
+def test_the_nested_choice_picks_the_informative_input_for_every_person() -> None:
+    rng = np.random.default_rng(0)
+    subjects, per_class, nc = 4, 3, 3
+    y = np.tile(np.repeat(np.arange(nc), per_class), subjects)
+    groups = np.repeat([f"s{i}" for i in range(subjects)], nc * per_class)
+    informative = np.eye(nc)[y][:, :, None] * 3.0 + rng.normal(0, 0.3, (len(y), nc, 1))
+    noise = rng.normal(0, 1, (len(y), nc, 1))
+    good = onset_apex.Candidate("onset-apex-offset", 0, 0.1)
+    bad = onset_apex.Candidate("onset-apex", 0, 0.1)
+    out = onset_apex.nested({bad: noise, good: informative}, y, groups, TrainConfig(), nc)
+    assert set(out) == set(onset_apex.CRITERIA)
+    for probs, chosen in out.values():
+        assert chosen == [good.key] * subjects
+        assert (probs.argmax(axis=1) == y).mean() == 1.0
+    res = {k: {"micro_roc_auc": 1.0, "micro_roc_auc_ci": None, "uf1": 1.0, "uar": 1.0}
+           for k in (good.key, bad.key, "blind", "prior",
+                     *(f"nested-{c}" for c in onset_apex.CRITERIA))}  # fmt: skip
+    tabs = onset_apex.tables(res, [bad, good], bad, {c: w for c, (_, w) in out.items()})
+    assert [r[1:] for r in tabs["chosen"]["rows"]] == [[good.key, str(subjects)]] * 2
+    assert tabs["rows"]["rows"][-1][0] == "class prior"
