@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -47,6 +48,8 @@ from meflow.spotting.ground_truth import SHARED_FILES, load_casme3
 from meflow.spotting.references import chance_intervals, chance_reference, interval_lengths
 from meflow.spotting.scoring import Interval, per_recording_counts, score_spotting
 
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("MEFLOW_SHARED_DATA", ROOT.parent / "shared" / "data"))
 KINDS = ("micro", "macro", "overall")
 LONG_FILE = Path(SHARED_FILES["casme3"]).name
 COLUMNS = ["spotter", "type", "TP", "spotted", "annotated", "P", "R", "F1", "F1 - chance [95% CI]"]
@@ -77,10 +80,26 @@ def make_data(data: Path, args: argparse.Namespace) -> None:
             return
         if meta.get("complete"):
             sys.exit(f"{data} holds another set ({have}); give another --work")
-    flags = ["--faces", args.faces] if args.faces else []
+    faces = faces_folder(data.parent / "faces") if args.faces == "packaged+shared" else args.faces
+    flags = ["--faces", str(faces)] if faces else []
     meflow("synth", "--layout", "casme3-long", "--out", str(data), "--subjects",
            str(args.subjects), "--recordings", str(args.recordings), "--seconds",
            str(args.seconds), "--seed", str(args.seed), *flags, "--quiet")  # fmt: skip
+
+
+def faces_folder(folder: Path) -> Path:
+    """A folder of links to the packaged photographs and those of ../shared/data/faces (as
+    benchmarks/variants.py takes them: 15 distinct people), named so that they keep that order."""
+    from meflow.synth.photos import packaged_photos
+
+    files = [p.path for p in packaged_photos()]
+    files += sorted((SHARED / "faces").glob("*.jpg")) if (SHARED / "faces").is_dir() else []
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():
+        old.unlink()
+    for i, f in enumerate(files):
+        (folder / f"{i:02d}_{Path(f).name}").symlink_to(Path(f).resolve())
+    return folder
 
 
 def frame_numbers(color: Path) -> np.ndarray:
@@ -323,10 +342,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line."""
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--work", type=Path, required=True, help="data, features (reused)")
-    ap.add_argument("--subjects", type=int, default=10)
+    ap.add_argument("--subjects", type=int, default=15)
     ap.add_argument("--recordings", type=int, default=2, help="recordings per subject")
     ap.add_argument("--seconds", type=float, default=60.0, help="length of each recording")
-    ap.add_argument("--faces", default="packaged", help="meflow synth --faces ('' for default)")
+    ap.add_argument("--faces", default="packaged+shared",
+                    help="meflow synth --faces: a folder, 'packaged', '' (one photo's "
+                    "variants) or packaged+shared (default: the packaged photos and "
+                    "../shared/data/faces)")  # fmt: skip
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=2, help="extractions at a time")
     ap.add_argument(

@@ -1,0 +1,243 @@
+"""meflow's learned spotter: frames scored micro / macro / blink / neither, runs to intervals.
+
+Method (docs/spotting.md):
+
+1. Features (``learned_features``): per frame, each region group's backward, forward and
+   across displacement at seven scales from 0.1 to 2 s, global motion removed, normalised per
+   recording by each column's median.
+2. A gradient-boosted tree classifier (scikit-learn's HistGradientBoostingClassifier, fixed
+   settings, seeded) learns each frame's class from the training recordings: inside an
+   annotated micro-expression, inside a macro-expression, inside an annotated blink, or
+   none. Blinks are a class of their own so that eyelid motion is learned as "not an
+   expression"; head motion is simply never labelled an expression.
+3. Decoding (``learned_decode``): the smoothed P(micro) + P(macro) curve; each run above an
+   extent threshold is a candidate interval, typed by its summed micro vs macro probability,
+   kept when its peak reaches the type's detection threshold.
+4. The decoding thresholds (smoothing, extent, padding, detection per type) are chosen on the
+   TRAINING subjects only: the training subjects are split into ``inner_folds`` groups; each
+   group's recordings are scored by a classifier fitted on the other groups; the setting with
+   the best pooled F1 on these out-of-fold scores (detection per type on that type's F1, the
+   rest on the overall F1) is kept; the final classifier is then fitted on every training
+   recording. With fewer than two training subjects the defaults of ``DecodeParams`` are used.
+
+The spotter keeps the classifier's trees as arrays (``learned_trees``), so that ``state()``
+is plain arrays plus JSON.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from meflow.errors import MeflowError
+from meflow.spotting.baseline import RecordingFlow
+from meflow.spotting.learned_decode import DecodeParams, candidates, decode
+from meflow.spotting.learned_features import SCALES_S, feature_names, frame_features, frame_labels
+from meflow.spotting.learned_trees import check_trees, export_trees, predict_proba
+from meflow.spotting.model import SPOTTER_VERSION, Blinks, Spotter, register
+from meflow.spotting.scoring import Interval, score_spotting
+
+N_CLASSES = 4  # neither, micro, macro, blink (learned_decode's NEITHER, MICRO, MACRO, BLINK)
+
+
+@dataclass(frozen=True, eq=False)
+class LearnedSpotter:
+    """The learned spotter: its trees, how it decodes, and the feature scales it was fit on."""
+
+    trees: Mapping[str, np.ndarray]
+    decode: DecodeParams
+    scales_s: tuple[float, ...] = SCALES_S
+    info: Mapping[str, Any] = field(default_factory=dict)  # how it was trained (JSON-able)
+
+    @property
+    def name(self) -> str:
+        return "learned"
+
+    def __post_init__(self) -> None:
+        check_trees(self.trees, len(feature_names(self.scales_s)))
+
+    def probabilities(self, rec: RecordingFlow) -> np.ndarray:
+        """(frames, 4) P(neither, micro, macro, blink) of every frame of ``rec``."""
+        x = frame_features(rec.vector, rec.valid, rec.fps, self.scales_s)
+        p = predict_proba(self.trees, x)
+        out = np.zeros((x.shape[0], N_CLASSES))
+        out[:, np.asarray(self.trees["classes"], dtype=np.int64)] = p
+        return out
+
+    def spot(self, rec: RecordingFlow) -> list[Interval]:
+        return [
+            Interval(rec.name, rec.number(lo), rec.number(hi), kind, score, apex=rec.number(ap))
+            for lo, hi, kind, score, ap in decode(self.probabilities(rec), self.decode)
+        ]
+
+    def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        meta = {
+            "spotter": self.name,
+            "version": SPOTTER_VERSION,
+            "decode": asdict(self.decode),
+            "scales_s": list(self.scales_s),
+            "info": dict(self.info),
+        }
+        return {k: np.asarray(v) for k, v in self.trees.items()}, meta
+
+
+def _learned_from_state(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> Spotter:
+    try:
+        params = DecodeParams(**dict(meta["decode"]))
+        scales = tuple(float(s) for s in meta["scales_s"])
+        info = dict(meta.get("info", {}))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MeflowError(f"malformed learned spotter state ({exc})") from None
+    return LearnedSpotter(dict(arrays), params, scales, info)
+
+
+# ---- training ---------------------------------------------------------------------------
+
+# The grid the decoding is chosen from (on out-of-fold scores of the training subjects).
+SMOOTH_GRID = (1, 5, 9)
+EXTENT_GRID = (0.3, 0.4, 0.5, 0.6)
+PAD_GRID = (-2, 0, 2, 4)
+DETECT_GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def _labels(rec: RecordingFlow, truth: Sequence[Interval], blinks: Blinks | None) -> np.ndarray:
+    numbers = np.array([rec.number(i) for i in range(rec.frames)], dtype=np.int64)
+    ex = [(g.onset, g.offset, g.type) for g in truth if g.recording == rec.name]
+    return frame_labels(rec.frames, numbers, ex, list((blinks or {}).get(rec.name, ())))
+
+
+def fit_classifier(
+    x: np.ndarray, y: np.ndarray, max_iter: int, seed: int, stride: int = 1
+) -> dict[str, np.ndarray]:
+    """The trees of a classifier fitted on every ``stride``-th frame of ``x`` (classes ``y``)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from threadpoolctl import threadpool_limits
+
+    if not {1, 2} <= set(np.unique(y).tolist()):
+        raise MeflowError("training the learned spotter needs micro and macro ground truth")
+    clf = HistGradientBoostingClassifier(
+        max_iter=max_iter, learning_rate=0.1, max_leaf_nodes=31, early_stopping=False,
+        random_state=seed,
+    )  # fmt: skip
+    with threadpool_limits(1):  # OpenMP threads on shared cores are many times slower than one
+        clf.fit(x[::stride], y[::stride])
+    return export_trees(clf)
+
+
+def _to_intervals(
+    rec: RecordingFlow, rows: Sequence[tuple[int, int, int | str, float, int]]
+) -> list[Interval]:
+    kinds = {1: "micro", 2: "macro", "micro": "micro", "macro": "macro"}
+    return [
+        Interval(rec.name, rec.number(lo), rec.number(hi), kinds[k], s, apex=rec.number(ap))
+        for lo, hi, k, s, ap in rows
+    ]
+
+
+def choose_decode(
+    recordings: Sequence[RecordingFlow], probs: Sequence[np.ndarray], truth: Sequence[Interval]
+) -> tuple[DecodeParams, dict[str, float]]:
+    """The decoding setting with the best pooled F1 on these (out-of-fold) probabilities, and
+    its F1 (micro, macro, overall)."""
+    best: tuple[float, DecodeParams, dict[str, float]] | None = None
+    for smooth, extent, pad in itertools.product(SMOOTH_GRID, EXTENT_GRID, PAD_GRID):
+        base = DecodeParams(smooth_frames=smooth, extent=extent, pad=pad)
+        cands = [
+            _to_intervals(r, candidates(p, base)) for r, p in zip(recordings, probs, strict=True)
+        ]
+        detect = {}
+        for kind in ("micro", "macro"):
+            f1s = []
+            for d in DETECT_GRID:
+                pred = [iv for c in cands for iv in c if iv.type == kind and (iv.score or 0.0) >= d]
+                f1s.append(score_spotting(pred, truth)[kind].f1)
+            detect[kind] = DETECT_GRID[int(np.argmax(f1s))]
+        pred = [iv for c in cands for iv in c if (iv.score or 0.0) >= detect[iv.type]]
+        s = score_spotting(pred, truth)
+        f1 = {k: float(s[k].f1) for k in ("micro", "macro", "overall")}
+        if best is None or f1["overall"] > best[0]:
+            params = DecodeParams(smooth, extent, detect["micro"], detect["macro"], pad)
+            best = (f1["overall"], params, f1)
+    assert best is not None
+    return best[1], best[2]
+
+
+def _subject_groups(
+    recordings: Sequence[RecordingFlow], subjects: Mapping[str, str] | None, folds: int
+) -> np.ndarray:
+    """(recordings,) inner fold of each recording: its subject's rank modulo ``folds``."""
+    subj = [
+        (subjects or {}).get(r.name, r.name.split("/")[0] if "/" in r.name else r.name)
+        for r in recordings
+    ]
+    rank = {s: i for i, s in enumerate(sorted(set(subj)))}
+    return np.array([rank[s] % folds for s in subj], dtype=np.int64)
+
+
+def train_learned(
+    recordings: Sequence[RecordingFlow],
+    truth: Sequence[Interval],
+    blinks: Blinks | None = None,
+    *,
+    subjects: Mapping[str, str] | None = None,
+    inner_folds: int = 3,
+    max_iter: int = 100,
+    stride: int = 2,
+    seed: int = 0,
+    scales_s: Sequence[float] = SCALES_S,
+) -> LearnedSpotter:
+    """The learned spotter fitted on these training recordings (decoding chosen on inner
+    subject folds among them). ``subjects``: recording -> subject (default: the name's part
+    before '/', as '<subject>/<recording>'; a name without '/' is its own subject)."""
+    scales = tuple(float(s) for s in scales_s)
+    if inner_folds < 2:
+        raise MeflowError(f"inner_folds must be at least 2, got {inner_folds}")
+    if max_iter < 1 or stride < 1:
+        raise MeflowError(f"max_iter and stride must be at least 1, got {max_iter}, {stride}")
+    x = [frame_features(r.vector, r.valid, r.fps, scales) for r in recordings]
+    y = [_labels(r, truth, blinks) for r in recordings]
+    groups = _subject_groups(recordings, subjects, inner_folds)
+    folds = sorted(set(groups.tolist()))
+    info: dict[str, Any] = {
+        "recordings": len(recordings),
+        "inner_folds": len(folds),
+        "max_iter": max_iter,
+        "stride": stride,
+        "seed": seed,
+    }
+    params = DecodeParams()
+    if len(folds) >= 2:
+        probs: list[np.ndarray] = [np.empty(0)] * len(recordings)
+        for f in folds:
+            tr = [i for i in range(len(recordings)) if groups[i] != f]
+            trees = fit_classifier(
+                np.vstack([x[i] for i in tr]),
+                np.concatenate([y[i] for i in tr]),
+                max_iter,
+                seed,
+                stride,
+            )
+            for i in np.flatnonzero(groups == f):
+                full = np.zeros((x[i].shape[0], N_CLASSES))
+                full[:, trees["classes"]] = predict_proba(trees, x[i])
+                probs[i] = full
+        params, f1 = choose_decode(recordings, probs, truth)
+        info["inner_f1"] = f1
+    trees = fit_classifier(np.vstack(x), np.concatenate(y), max_iter, seed, stride)
+    return LearnedSpotter(trees, params, scales, info)
+
+
+def _train(
+    recordings: Sequence[RecordingFlow],
+    truth: Sequence[Interval],
+    blinks: Blinks | None = None,
+    **options: Any,
+) -> Spotter:
+    return train_learned(recordings, truth, blinks, **options)
+
+
+register("learned", _learned_from_state, _train)
