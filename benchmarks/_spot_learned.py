@@ -46,8 +46,8 @@ def evaluate_learned(
         blinks = {k: v for k, v in truth.blinks.items() if k in names}
         t0 = time.perf_counter()
         spotter = train_spotter("learned", train, gts, blinks, subjects=truth.subject_of,
-                                max_iter=opts.learned_iter, stride=opts.learned_stride,
-                                inner_folds=opts.inner_folds, seed=opts.seed)  # fmt: skip
+                                c=opts.learned_c, stride=opts.learned_stride,
+                                inner_folds=opts.inner_folds)  # fmt: skip
         fit = time.perf_counter() - t0
         fit_s += fit
         fold: list[Interval] = []
