@@ -21,10 +21,10 @@ LEARNED_FOLD_COLUMNS = ["held out", "recordings", "decoding chosen", "inner F1 (
                         "TP / spotted / annotated", "F1 (micro/macro/all)", "fit s"]  # fmt: skip
 
 
-def _decoding(decode: DecodeParams) -> str:
+def _decoding(decode: DecodeParams, c: float) -> str:
     """A fold's chosen decoding in a few words."""
     d = asdict(decode)
-    return (f"smooth {d['smooth_frames']}, extent {d['extent']:.1f}, pad {d['pad']:+d}, "
+    return (f"C {c:g}, smooth {d['smooth_frames']}, extent {d['extent']:.1f}, pad {d['pad']:+d}, "
             f"detect {d['detect_micro']:.1f}/{d['detect_macro']:.1f}")  # fmt: skip
 
 
@@ -46,7 +46,7 @@ def evaluate_learned(
         blinks = {k: v for k, v in truth.blinks.items() if k in names}
         t0 = time.perf_counter()
         spotter = train_spotter("learned", train, gts, blinks, subjects=truth.subject_of,
-                                c=opts.learned_c, stride=opts.learned_stride,
+                                c_grid=opts.learned_c, stride=opts.learned_stride,
                                 inner_folds=opts.inner_folds)  # fmt: skip
         fit = time.perf_counter() - t0
         fit_s += fit
@@ -64,7 +64,7 @@ def evaluate_learned(
         )
         assert isinstance(spotter, LearnedSpotter)
         inner = spotter.info.get("inner_f1", {})
-        ev.folds.append([subject, str(len(test)), _decoding(spotter.decode),
+        ev.folds.append([subject, str(len(test)), _decoding(spotter.decode, spotter.info['c']),
                          "/".join(f"{inner.get(k, float('nan')):.2f}" for k in KINDS),
                          f"{s.overall.tp} / {s.overall.n_pred} / {s.overall.n_gt}",
                          "/".join(f"{s[k].f1:.2f}" for k in KINDS), f"{fit:.0f}"])  # fmt: skip

@@ -115,6 +115,7 @@ def _learned_from_state(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any
 SMOOTH_GRID = (1, 5, 9)
 EXTENT_GRID = (0.3, 0.4, 0.5, 0.6)
 PAD_GRID = (-2, 0, 2, 4)
+C_GRID = (0.01, 1.0)  # the classifier's inverse penalty
 DETECT_GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
@@ -183,6 +184,26 @@ def _subject_groups(
     return np.array([rank[s] % folds for s in subj], dtype=np.int64)
 
 
+def _out_of_fold(
+    x: list[np.ndarray],
+    y: list[np.ndarray],
+    groups: np.ndarray,
+    c: float,
+    max_iter: int,
+    stride: int,
+) -> list[np.ndarray]:
+    """Each recording's probabilities from a classifier fitted on the other inner folds."""
+    probs: list[np.ndarray] = [np.empty(0)] * len(x)
+    for f in sorted(set(groups.tolist())):
+        tr = [i for i in range(len(x)) if groups[i] != f]
+        model = fit_classifier(
+            np.vstack([x[i] for i in tr]), np.concatenate([y[i] for i in tr]), c, max_iter, stride
+        )
+        for i in np.flatnonzero(groups == f):
+            probs[i] = _full(model, x[i])
+    return probs
+
+
 def train_learned(
     recordings: Sequence[RecordingFlow],
     truth: Sequence[Interval],
@@ -190,41 +211,39 @@ def train_learned(
     *,
     subjects: Mapping[str, str] | None = None,
     inner_folds: int = 3,
-    c: float = 1.0,
+    c_grid: Sequence[float] = C_GRID,
     max_iter: int = 300,
     stride: int = 2,
     scales_s: Sequence[float] = SCALES_S,
 ) -> LearnedSpotter:
-    """The learned spotter fitted on these training recordings (decoding chosen on inner
-    subject folds among them). ``subjects``: recording -> subject (default: the name's part
-    before '/', as '<subject>/<recording>'; a name without '/' is its own subject)."""
+    """The learned spotter fitted on these training recordings (its penalty C from ``c_grid``
+    and its decoding chosen on inner subject folds among them). ``subjects``: recording ->
+    subject (default: the name's part before '/', as '<subject>/<recording>'; a name without
+    '/' is its own subject)."""
     scales = tuple(float(s) for s in scales_s)
+    cs = [float(c) for c in c_grid]
     if inner_folds < 2:
         raise MeflowError(f"inner_folds must be at least 2, got {inner_folds}")
-    if max_iter < 1 or stride < 1 or not c > 0:
-        raise MeflowError(f"c, max_iter and stride must be positive, got {c}, {max_iter}, {stride}")
+    if max_iter < 1 or stride < 1 or not cs or not all(c > 0 for c in cs):
+        raise MeflowError(f"c_grid, max_iter and stride must be positive, got {cs}, {max_iter}, "
+                          f"{stride}")  # fmt: skip
     x = [frame_features(r.vector, r.valid, r.fps, scales) for r in recordings]
     y = [_labels(r, truth, blinks) for r in recordings]
     groups = _subject_groups(recordings, subjects, inner_folds)
     folds = sorted(set(groups.tolist()))
-    info: dict[str, Any] = {
-        "recordings": len(recordings),
-        "inner_folds": len(folds),
-        "c": c,
-        "max_iter": max_iter,
-        "stride": stride,
-    }
-    params = DecodeParams()
+    info: dict[str, Any] = {"recordings": len(recordings), "inner_folds": len(folds),
+                            "max_iter": max_iter, "stride": stride}  # fmt: skip
+    params, c = DecodeParams(), cs[0]
     if len(folds) >= 2:
-        probs: list[np.ndarray] = [np.empty(0)] * len(recordings)
-        for f in folds:
-            tr = [i for i in range(len(recordings)) if groups[i] != f]
-            xs, ys = np.vstack([x[i] for i in tr]), np.concatenate([y[i] for i in tr])
-            model = fit_classifier(xs, ys, c, max_iter, stride)
-            for i in np.flatnonzero(groups == f):
-                probs[i] = _full(model, x[i])
-        params, f1 = choose_decode(recordings, probs, truth)
-        info["inner_f1"] = f1
+        best = None
+        for ci in cs:
+            probs = _out_of_fold(x, y, groups, ci, max_iter, stride)
+            p, f1 = choose_decode(recordings, probs, truth)
+            if best is None or f1["overall"] > best[2]["overall"]:
+                best = (ci, p, f1)
+        assert best is not None
+        c, params, info["inner_f1"] = best
+    info["c"] = c
     model = fit_classifier(np.vstack(x), np.concatenate(y), c, max_iter, stride)
     return LearnedSpotter(model, params, scales, info)
 
