@@ -256,7 +256,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--floors", type=_floors, default=None,
                     help="baseline grid: noise floors in robust sigmas, e.g. none,3,5 "
                     "(default: none, MDMD's threshold alone)")  # fmt: skip
-    ap.add_argument("--learned-c", type=_floats, default=[0.01, 1.0],
+    ap.add_argument("--learned-c", type=_floats, default=[0.001, 0.01],
                     help="learned spotter: the penalties C (inverse) its inner folds choose from "
                     "(comma-separated)")  # fmt: skip
     ap.add_argument("--learned-stride", type=int, default=2,

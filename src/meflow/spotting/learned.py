@@ -112,11 +112,13 @@ def _learned_from_state(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any
 # ---- training ---------------------------------------------------------------------------
 
 # The grid the decoding is chosen from (on out-of-fold scores of the training subjects).
-SMOOTH_GRID = (1, 5, 9)
-EXTENT_GRID = (0.3, 0.4, 0.5, 0.6)
+# (A first run's grids, smoothing 1-9, extent 0.3-0.6, detection 0.3-0.9, C 0.01 or 1, had
+# nearly every fold's inner choice at their upper edges, C at its lower: widened that way.)
+SMOOTH_GRID = (5, 9, 15, 21)
+EXTENT_GRID = (0.5, 0.6, 0.7, 0.8)
 PAD_GRID = (-2, 0, 2, 4)
-C_GRID = (0.01, 1.0)  # the classifier's inverse penalty
-DETECT_GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+C_GRID = (0.001, 0.01)  # the classifier's inverse penalty
+DETECT_GRID = (0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
 
 
 def _labels(rec: RecordingFlow, truth: Sequence[Interval], blinks: Blinks | None) -> np.ndarray:
