@@ -24,8 +24,8 @@ LEARNED_FOLD_COLUMNS = ["held out", "recordings", "decoding chosen", "inner F1 (
 def _decoding(decode: DecodeParams, c: float) -> str:
     """A fold's chosen decoding in a few words."""
     d = asdict(decode)
-    return (f"C {c:g}, smooth {d['smooth_frames']}, extent {d['extent']:.1f}, pad {d['pad']:+d}, "
-            f"detect {d['detect_micro']:.1f}/{d['detect_macro']:.1f}")  # fmt: skip
+    return (f"C {c:g}, smooth {d['smooth_frames']}, extent {d['extent']:g}, pad {d['pad']:+d}, "
+            f"detect {d['detect_micro']:g}/{d['detect_macro']:g}")  # fmt: skip
 
 
 def evaluate_learned(

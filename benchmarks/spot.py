@@ -1,21 +1,27 @@
-"""Spotting on the synthetic long benchmark: the baseline spotter and chance, leave-one-subject-out.
+"""Spotting on the synthetic long benchmark: the learned spotter, the baseline and chance,
+leave-one-subject-out.
 
-    .venv/bin/python benchmarks/spot.py --work DIR [--subjects 10] [--recordings 2]
-        [--seconds 60] [--faces packaged] [--workers 2] [--length-scales 1] [--floors none]
+    .venv/bin/python benchmarks/spot.py --work DIR [--subjects 15] [--recordings 2]
+        [--seconds 60] [--faces packaged+shared] [--workers 2] [--length-scales 1]
+        [--floors none] [--learned-c 0.001,0.01] [--learned-stride 2] [--inner-folds 3]
 
 Writes long recordings in CAS(ME)^3 Part A's layout with ``meflow synth --layout casme3-long``
-into DIR/data (a rerun reuses them when the settings match), extracts each recording's
-per-pair region flow with ``meflow extract --video <subject>/<recording>/color`` into
-DIR/features/<subject>_<recording>/color.npz (reused when there), and evaluates the baseline
-spotter (MDMD on meflow's region flow, ``meflow.spotting.baseline``) leave-one-subject-out:
-every recording is spotted once under every grid setting (``baseline_grid``), each fold
-chooses its setting on its training recordings alone (``BaselineGrid.choose``) and spots the
-held-out subject's recordings with it. Chance, per recording: as many intervals as the
-baseline spotted there, with the lengths of the fold's training ground truths, placed at
-random (expected counts over ``--chance-draws`` draws). Printed and written to
-benchmarks/results/spot.json: pooled TP, spotted, annotated, P, R, F1 (micro, macro,
-overall) of both, the paired bootstrap over subjects of baseline minus chance, each fold's
-choice, and the share of spotted intervals on annotated blinks.
+into DIR/data (a rerun reuses them when the settings match; by default one subject per
+distinct person: the packaged photographs' faces and those of ../shared/data/faces, linked
+into DIR/faces), extracts each recording's per-pair region flow with ``meflow extract --video
+<subject>/<recording>/color`` into DIR/features/<subject>_<recording>/color.npz (reused when
+there), and evaluates two spotters leave-one-subject-out. The baseline (MDMD on meflow's
+region flow, ``meflow.spotting.baseline``): every recording is spotted once under every grid
+setting (``baseline_grid``), each fold chooses its setting on its training recordings alone
+(``BaselineGrid.choose``) and spots the held-out subject's recordings with it. The learned
+spotter (``meflow.spotting.learned``): each fold trains it on the other subjects'
+recordings, expressions and blinks only (its penalty and decoding chosen on inner subject
+folds of those) and spots the held-out subject. Chance, per spotter and recording: as many
+intervals as that spotter spotted there, with the lengths of the fold's training ground
+truths, placed at random (expected counts over ``--chance-draws`` draws). Printed and written
+to benchmarks/results/spot.json: pooled TP, spotted, annotated, P, R, F1 (micro, macro,
+overall) of each, the paired bootstrap over subjects of learned minus baseline and of each
+minus its chance, each fold's choices, and the shares of spotted intervals on annotated blinks.
 """
 
 from __future__ import annotations
