@@ -21,8 +21,8 @@ Method (docs/spotting.md):
    recording. With fewer than two training subjects the defaults of ``DecodeParams`` are used.
 
 The spotter keeps the classifier as arrays (``learned_linear``), so that ``state()`` is plain
-arrays plus JSON. (Gradient-boosted trees were tried first: on the shared cores a fit took
-about 90 s against 10 s, and they did no better on the first held-out subjects.)
+arrays plus JSON. (Gradient-boosted trees were tried first: several times slower to fit on
+the shared cores, and no better on the first held-out subjects.)
 """
 
 from __future__ import annotations
