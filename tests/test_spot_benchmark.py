@@ -1,5 +1,6 @@
 """benchmarks/spot.py without synthesis or extraction: frame numbers from the images' names,
-leave-one-subject-out on made-up region flow, the pooled table, chance and blink shares."""
+leave-one-subject-out on made-up region flow (baseline and learned spotter), the pooled table,
+chance, the paired differences and blink shares."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from meflow.features.cache import save_npz
 from meflow.spotting.baseline import RecordingFlow
 from meflow.spotting.scoring import Interval, score_spotting
 
-benchmark_helper("_results")  # spot.py imports it by name
+benchmark_helper("_results")  # spot.py imports these by name
+spot_eval = benchmark_helper("_spot_eval")
+spot_learned = benchmark_helper("_spot_learned")
 spot = benchmark_helper("spot")
 FRAMES = 450
 
@@ -59,13 +62,15 @@ def evaluated() -> tuple:
     recordings, truth = _made_up()
     opts = _opts()
     ev = spot.evaluate(recordings, truth, opts)
-    return recordings, truth, ev, spot.spotting_rows(ev, truth, opts)
+    return recordings, truth, ev, spot.spotting_rows({"baseline (MDMD)": ev}, truth, opts)
 
 
 def test_the_table_pools_the_held_out_predictions_and_chance_spots_as_many(evaluated) -> None:
     recordings, truth, ev, rows = evaluated
     assert [r[:2] for r in rows] == [
-        [who, kind] for who in ("baseline (MDMD)", "chance") for kind in spot.KINDS
+        [who, kind]
+        for who in ("baseline (MDMD)", "chance (baseline's counts)")
+        for kind in spot.KINDS
     ]
     score = score_spotting(ev.predictions, truth.expressions)
     for row, kind in zip(rows[:3], spot.KINDS, strict=True):
@@ -85,20 +90,37 @@ def test_the_table_pools_the_held_out_predictions_and_chance_spots_as_many(evalu
     assert [f[0] for f in ev.folds] == ["sp0", "sp1", "sp2"]
 
 
+def test_the_learned_spotter_is_evaluated_fold_by_fold_beside_the_baseline(evaluated) -> None:
+    recordings, truth, ev, _ = evaluated
+    opts = _opts(learned_stride=3, inner_folds=2)
+    lv = spot_learned.evaluate_learned(recordings, truth, opts)
+    # every recording spotted once, by the fold that held its subject out
+    assert {p.recording for p in lv.predictions} <= {r.name for r in recordings}
+    assert [f[0] for f in lv.folds] == ["sp0", "sp1", "sp2"]
+    assert all(f[2].startswith("C ") for f in lv.folds)  # the fold's own choice, printed
+    diffs = spot_eval.difference_rows(("learned", lv), ("baseline", ev), truth, opts)
+    assert [d[0] for d in diffs] == ["learned - baseline", "learned - chance", "baseline - chance"]
+    assert all(len(d) == 4 for d in diffs)
+
+
 def test_blink_shares_count_touching_and_half_held_blinks() -> None:
     blinks = {"x": [(10, 19)]}
     touching = Interval("x", 19, 40, "micro")  # one frame of the blink
     holding = Interval("x", 15, 40, "micro")  # 5 of its 10 frames
     away = Interval("x", 20, 40, "micro")
-    assert [spot.on_blink(iv, blinks) for iv in (touching, holding, away)] == [True, True, False]
-    assert [spot.holds_blink(iv, blinks) for iv in (touching, holding, away)] == [
+    assert [spot_eval.on_blink(iv, blinks) for iv in (touching, holding, away)] == [
+        True,
+        True,
+        False,
+    ]
+    assert [spot_eval.holds_blink(iv, blinks) for iv in (touching, holding, away)] == [
         False,
         True,
         False,
     ]
     truth = spot.Truth([Interval("x", 20, 40, "micro")], blinks, {"x": "s"})
     ev = spot.Evaluation([away, holding, touching], {})  # 'away' matches the ground truth
-    shares = spot.blink_shares(ev, truth)
+    shares = spot_eval.blink_shares(ev, truth)
     assert shares["touch"] == pytest.approx(2 / 3)
     assert shares["false_holding"] == pytest.approx(1 / 3)
     assert shares["of_false"] == pytest.approx(1 / 2)
