@@ -54,3 +54,19 @@ def test_a_text_setting_given_as_a_whole_number_is_its_text():
     assert override(ExperimentConfig(), ["train.shifts=0"]).train.shift_list == (0,)
     assert with_preset("paper").train.shift_list == (0,)
     assert with_preset("recommended").train.shift_list == (-8, -6, -4, -2, 0, 2, 4, 6, 8)
+
+
+def test_settings_recorded_before_a_new_setting_still_match() -> None:
+    """A cache made before a setting existed is the same settings at that setting's default."""
+    from meflow.config import ExtractConfig, override, to_dict
+    from meflow.config_io import settings_match
+
+    cfg = ExtractConfig()
+    stored = to_dict(cfg)
+    del stored["features"]["onset_apex_average"]  # as written before the setting existed
+    assert settings_match(ExtractConfig, stored, cfg)
+    assert not settings_match(
+        ExtractConfig, stored, override(cfg, ["features.onset_apex_average=1"])
+    )
+    assert not settings_match(ExtractConfig, {**stored, "nope": 1}, cfg)
+    assert not settings_match(ExtractConfig, None, override(cfg, ["flow.backend=dis"]))

@@ -132,3 +132,13 @@ def override(obj: T, assignments: typing.Sequence[str]) -> T:
             first = str(exc).splitlines()[0]
             raise ConfigError(f"override {item!r}: value is not a YAML scalar ({first})") from None
     return from_dict(type(obj), data)
+
+
+def settings_match(cls: type[T], stored: dict[str, Any] | None, current: T) -> bool:
+    """Whether settings recorded with an earlier file (``to_dict`` of a ``cls``) are
+    ``current``: a setting added since is read at its default, which keeps what came before
+    (so a new setting does not orphan caches made before it); an unknown or bad one: False."""
+    try:
+        return bool(from_dict(cls, stored) == current)
+    except (ConfigError, TypeError, ValueError):
+        return False

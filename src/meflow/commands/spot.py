@@ -170,9 +170,8 @@ def extract_recordings(
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """({name: RecordingFlow}, [(name, why it failed)]): each recording's region flow,
     extracted into ``features`` where not there yet (``--executor``), reused where it is."""
-    import json
-
-    from meflow.config import to_dict
+    from meflow.config import ExtractConfig
+    from meflow.config_io import settings_match
     from meflow.errors import MeflowError
     from meflow.features.cache import load_npz, save_npz
     from meflow.spotting.layouts import features_path, load_flow
@@ -194,12 +193,11 @@ def extract_recordings(
                 save_npz(features_path(features, rec), *result)
                 say(f"[{done}/{len(todo)}] {rec.name}: {len(result[0]['valid']) + 1} frames")
     flows = {}
-    wanted = json.loads(json.dumps(to_dict(cfg)))
     for r in recordings:
         path = features_path(features, r)
         if not path.exists():
             continue
-        if load_npz(path)[1].get("extract") != wanted:
+        if not settings_match(ExtractConfig, load_npz(path)[1].get("extract"), cfg):
             raise MeflowError(
                 f"{path} was extracted with other settings: give another --features or delete it"
             )

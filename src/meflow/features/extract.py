@@ -26,6 +26,7 @@ from typing import Any
 
 from meflow import __version__
 from meflow.config import ExtractConfig, to_dict
+from meflow.config_io import settings_match
 from meflow.datasets.base import EMOTIONS, Sample
 from meflow.errors import MeflowError
 from meflow.execution import Executor, LocalExecutor
@@ -111,8 +112,10 @@ def _check_manifest(out: Path, cfg: ExtractConfig, dataset: str) -> None:
                 f"{path}: the cache holds features of version {old.get('features_version', 1)}; "
                 f"this meflow computes version {FEATURES_VERSION}; use a new --out folder"
             )
-        if old.get("extract") != manifest["extract"] or old.get("dataset") != dataset:
-            diff = [f"{k}" for k in ("dataset", "extract") if old.get(k) != manifest[k]]
+        same = {"dataset": old.get("dataset") == dataset,
+                "extract": settings_match(ExtractConfig, old.get("extract"), cfg)}  # fmt: skip
+        if not all(same.values()):
+            diff = [k for k, ok in same.items() if not ok]
             raise MeflowError(
                 f"{out} holds a cache made with other settings ({', '.join(diff)} differ); "
                 "use a new --out folder or the same settings"
