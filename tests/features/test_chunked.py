@@ -151,3 +151,22 @@ def test_bad_settings_and_sources_are_one_line_errors(tmp_path: Path) -> None:
     assert chunking_seconds(0.0, 10**6, 30.0) is None
     assert chunking_seconds(None, 60 * 30, 30.0) is None
     assert chunking_seconds(None, 60 * 30 + 1, 30.0) == chunked.DEFAULT_CHUNK_SECONDS
+
+
+def test_extract_video_with_chunk_seconds(
+    recording: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from meflow.cli import main
+    from meflow.commands import _chunks
+
+    folder, one_pass = recording
+    out = tmp_path / "out"
+    args = ["extract", "--video", str(folder), "--out", str(out), "--workers", "1", "--quiet"]
+    assert main([*args, "--chunk-seconds", str(CHUNK_SECONDS)]) == 0
+    assert "(8 chunks of 0.5 s on local, 0 resumed)" in capsys.readouterr().out
+    bitwise_equal(one_pass, out / f"{folder.name}.npz")
+    # a 4 s recording is one pass by default; the command line's defaults are the module's
+    assert main(args) == 0
+    assert "chunks" not in capsys.readouterr().out
+    assert _chunks.DEFAULT_CHUNK_SECONDS == chunked.DEFAULT_CHUNK_SECONDS
+    assert _chunks.CHUNK_ABOVE_SECONDS == chunked.CHUNK_ABOVE_SECONDS
