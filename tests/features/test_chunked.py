@@ -170,3 +170,20 @@ def test_extract_video_with_chunk_seconds(
     assert "chunks" not in capsys.readouterr().out
     assert _chunks.DEFAULT_CHUNK_SECONDS == chunked.DEFAULT_CHUNK_SECONDS
     assert _chunks.CHUNK_ABOVE_SECONDS == chunked.CHUNK_ABOVE_SECONDS
+
+
+def test_a_video_file_gives_the_one_pass_features(
+    recording: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A 25 fps video (decoded again from its start by each chunk) brought to 30 fps."""
+    import cv2
+
+    video = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (256, 256))
+    for i in range(60):
+        writer.write(cv2.imread(str(recording[0] / f"{i}.jpg")))
+    writer.release()
+    one, _ = extract_video(video, tmp_path / "one")
+    target, _, summary = extract_chunked(video, tmp_path / "chunked", chunk_seconds=0.5)
+    assert summary.chunks == 5  # 60 frames at 25 fps: 72 at 30
+    bitwise_equal(one, target)
