@@ -187,3 +187,20 @@ def test_a_video_file_gives_the_one_pass_features(
     target, _, summary = extract_chunked(video, tmp_path / "chunked", chunk_seconds=0.5)
     assert summary.chunks == 5  # 60 frames at 25 fps: 72 at 30
     bitwise_equal(one, target)
+
+
+def test_a_recording_without_a_face_is_the_one_pass_error(tmp_path: Path) -> None:
+    import cv2
+
+    from meflow.errors import NoFaceError
+
+    folder = tmp_path / "grey"
+    folder.mkdir()
+    for i in range(12):
+        cv2.imwrite(str(folder / f"{i}.jpg"), np.full((64, 64, 3), 128, np.uint8))
+    with pytest.raises(NoFaceError) as one:
+        extract_video(folder, tmp_path / "one")
+    with pytest.raises(NoFaceError) as chunks:
+        extract_chunked(folder, tmp_path / "chunked", chunk_seconds=0.2)
+    assert str(chunks.value) == str(one.value) == f"{folder}: no face found in any of 12 frames"
+    assert not list((tmp_path / "chunked").glob("*.npz"))

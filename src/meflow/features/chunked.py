@@ -39,7 +39,7 @@ import numpy as np
 
 from meflow import __version__
 from meflow.config import ExtractConfig, to_dict
-from meflow.errors import MeflowError
+from meflow.errors import MeflowError, NoFaceError
 from meflow.execution import Executor, LocalExecutor
 from meflow.face.landmarks import fill_gaps
 from meflow.features import FEATURES_VERSION
@@ -228,6 +228,8 @@ def extract_chunked(
         for _, out in executor.map(compute_chunk, ready, context, setup=start_chunk_worker):
             _write_chunk(work, out, timings)
         ok = marks.finish()
+    except NoFaceError:  # named as the caller named the recording, as one pass names it
+        raise NoFaceError(f"{path}: no face found in any of {n} frames") from None
     finally:
         marks.stop()
     for k, v in marks.timings.items():
