@@ -20,7 +20,9 @@ loaded and one whole run done first, not counted) and times, per extraction mode
 - spotting: reading the features file and ``spotter.spot``;
 
 and prints seconds, the real-time factor (recording length / wall time) and where the time
-goes (CPU seconds per stage, over all threads and processes). Memory: the peak RSS of the
+goes: the seconds of each stage, summed over the threads and processes that ran it (each
+measured by the clock, so on a machine with more busy threads than cores a stage's seconds
+include its waits for a core). Memory: the peak RSS of the
 process that extracts and spots the recording once (and of its largest worker process), for
 the recording and the one ``--long-seconds`` long, in the mode ``--memory-mode``.
 Results go to benchmarks/results/spot_speed.json.
@@ -160,7 +162,7 @@ def speed_row(mode: str, workers: int, seconds: float, res: dict[str, Any]) -> l
     print(
         f"  {mode} ({how}): extraction {best['extract_s']:.1f} s, spotting "
         f"{best['spot_s']:.2f} s, together {total:.1f} s = {seconds / total:.1f}x real time "
-        f"({ms:.1f} ms a frame; {best['intervals']} intervals)\n    CPU: {split(best['stages'])}"
+        f"({ms:.1f} ms a frame; {best['intervals']} intervals)\n    stages: {split(best['stages'])}"
     )
     return [
         mode, str(workers if mode == "chunked" else 1), str(best["frames"]),
@@ -249,7 +251,7 @@ def bench(args: argparse.Namespace, work: Path) -> None:
         (long_folder,) = make_long(work / f"long-{args.long_seconds:g}s", 1, args.long_seconds)
         figures.update(memory((folder, long_folder), spotter_file, args.memory_mode, args.workers))
     columns = ["extraction", "workers", "frames", "extraction s", "spotting s", "total s",
-               "real time", "CPU per stage"]  # fmt: skip
+               "real time", "seconds per stage"]  # fmt: skip
     write_results("spot_speed", tables={"speed": {"columns": columns, "rows": rows}},
                   figures=figures)  # fmt: skip
 
