@@ -15,8 +15,9 @@ subject 1's recording and saved; each run then loads it in a fresh process ("war
 loaded and one whole run done first, not counted) and times, per extraction mode:
 
 - extraction: the frames to the features file (``extract_video``, one pass on two threads;
-  or ``extract_chunked``, the landmark pass in a thread and the pairs on ``--workers``
-  local processes, their start-up included);
+  or ``extract_chunked`` as ``extract --video --workers N`` runs it: the landmark pass in a
+  thread and the chunks on N - 1 local processes, their start-up included; N = 2: the
+  chunks in the process itself, beside the landmark thread);
 - spotting: reading the features file and ``spotter.spot``;
 
 and prints seconds, the real-time factor (recording length / wall time) and where the time
@@ -102,7 +103,7 @@ def run_once(folder: Path, spotter: Any, mode: str, workers: int) -> dict[str, A
         if mode == "chunked":
             target, feats, _ = extract_chunked(
                 folder, Path(d), chunk_seconds=DEFAULT_CHUNK_SECONDS,
-                executor=LocalExecutor(workers),
+                executor=LocalExecutor(max(1, workers - 1)),  # as extract --video
             )  # fmt: skip
         else:
             target, feats = extract_video(folder, Path(d))
@@ -158,14 +159,20 @@ def speed_row(mode: str, workers: int, seconds: float, res: dict[str, Any]) -> l
     best = min(res["runs"], key=lambda r: r["extract_s"] + r["spot_s"])
     total = best["extract_s"] + best["spot_s"]
     ms = 1000 * total / best["frames"]
-    how = f"{workers} worker processes" if mode == "chunked" else "two threads"
+    how = "two threads"
+    if mode == "chunked":
+        how = (
+            f"landmark thread, chunks on {workers - 1} processes"
+            if workers > 2
+            else "landmark thread, chunks in the process"
+        )
     print(
         f"  {mode} ({how}): extraction {best['extract_s']:.1f} s, spotting "
         f"{best['spot_s']:.2f} s, together {total:.1f} s = {seconds / total:.1f}x real time "
         f"({ms:.1f} ms a frame; {best['intervals']} intervals)\n    stages: {split(best['stages'])}"
     )
     return [
-        mode, str(workers if mode == "chunked" else 1), str(best["frames"]),
+        mode, how, str(best["frames"]),
         f"{best['extract_s']:.1f}", f"{best['spot_s']:.2f}", f"{total:.1f}",
         f"{seconds / total:.1f}x", split(best["stages"]),
     ]  # fmt: skip
@@ -250,7 +257,7 @@ def bench(args: argparse.Namespace, work: Path) -> None:
     if not args.skip_memory:
         (long_folder,) = make_long(work / f"long-{args.long_seconds:g}s", 1, args.long_seconds)
         figures.update(memory((folder, long_folder), spotter_file, args.memory_mode, args.workers))
-    columns = ["extraction", "workers", "frames", "extraction s", "spotting s", "total s",
+    columns = ["extraction", "runs on", "frames", "extraction s", "spotting s", "total s",
                "real time", "seconds per stage"]  # fmt: skip
     write_results("spot_speed", tables={"speed": {"columns": columns, "rows": rows}},
                   figures=figures)  # fmt: skip

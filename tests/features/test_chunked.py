@@ -187,6 +187,16 @@ def test_a_video_file_gives_the_one_pass_features(
     target, _, summary = extract_chunked(video, tmp_path / "chunked", chunk_seconds=0.5)
     assert summary.chunks == 5  # 60 frames at 25 fps: 72 at 30
     bitwise_equal(one, target)
+    # extract --video chunks a video file only when asked (each chunk decodes from its start)
+    from argparse import Namespace
+
+    from meflow.commands._chunks import chunk_seconds_of
+
+    cfg = ExtractConfig()
+    assert chunk_seconds_of(Namespace(chunk_seconds=None, executor="local"), video, cfg) is None
+    ray = Namespace(chunk_seconds=None, executor="ray")
+    assert chunk_seconds_of(ray, video, cfg) == chunked.DEFAULT_CHUNK_SECONDS
+    assert chunk_seconds_of(Namespace(chunk_seconds=2.0, executor="local"), video, cfg) == 2.0
 
 
 def test_a_recording_without_a_face_is_the_one_pass_error(tmp_path: Path) -> None:

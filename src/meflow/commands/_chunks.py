@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # the command line starts without numpy or OpenCV
     from meflow.execution.base import Executor
     from meflow.features.sequence import SequenceFeatures
 
-DEFAULT_CHUNK_SECONDS = 10.0  # as features.chunked (checked by its tests)
+DEFAULT_CHUNK_SECONDS = 5.0  # as features.chunked (checked by its tests)
 CHUNK_ABOVE_SECONDS = 60.0
 
 
@@ -23,8 +23,10 @@ def add_chunk_option(p: argparse.ArgumentParser) -> None:
         metavar="S",
         help="--video: extract in chunks of S seconds, in parallel on the executor, resumable "
         "after a kill, with the features of one pass (0: one pass). Default: chunks of "
-        f"{DEFAULT_CHUNK_SECONDS:g} s for a recording longer than {CHUNK_ABOVE_SECONDS:g} s "
-        "(or with --executor ray), one pass otherwise",
+        f"{DEFAULT_CHUNK_SECONDS:g} s for a frame folder longer than {CHUNK_ABOVE_SECONDS:g} s "
+        "and with --executor ray, one pass otherwise (each chunk of a video file decodes it "
+        "from its start). Locally the landmark pass takes one of "
+        "the --workers cores and the chunks the others (--workers 2: in this process)",
     )
 
 
@@ -39,6 +41,8 @@ def chunk_seconds_of(args: argparse.Namespace, video: Path, cfg: ExtractConfig) 
         if requested == 0:
             raise MeflowError("--executor ray extracts a video in chunks: drop --chunk-seconds 0")
         requested = requested or DEFAULT_CHUNK_SECONDS
+    if requested is None and Path(video).is_file():
+        return None  # a video file's chunks would each decode it from its start: one pass
     source = open_frames(video)
     try:
         seconds = source.info.frame_count / source.info.fps

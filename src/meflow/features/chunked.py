@@ -57,8 +57,10 @@ from meflow.features.chunk_pass import (
 from meflow.features.chunk_source import FramePlan, plan_frames
 from meflow.features.sequence import STAGES, SequenceFeatures
 
-DEFAULT_CHUNK_SECONDS = 10.0  # seconds of a chunk (300 pairs at 30 fps)
-CHUNK_ABOVE_SECONDS = 60.0  # extract --video chunks recordings longer than this by default
+# seconds of a chunk (150 pairs at 30 fps): the pairs of the last chunk are what is left to
+# compute once the landmark pass ends, so shorter chunks end sooner (a few ms of overhead each)
+DEFAULT_CHUNK_SECONDS = 5.0
+CHUNK_ABOVE_SECONDS = 60.0  # extract --video chunks a frame folder longer than this by default
 WORK_FOLDER = ".meflow-chunks"
 
 
@@ -293,7 +295,8 @@ def _save(
 
 def chunking_seconds(requested: float | None, frames: int, rate: float) -> float | None:
     """The chunk length for ``extract --video``: ``requested`` (0: one pass), or by default
-    DEFAULT_CHUNK_SECONDS for a recording longer than CHUNK_ABOVE_SECONDS, else None."""
+    DEFAULT_CHUNK_SECONDS for a recording longer than CHUNK_ABOVE_SECONDS, else None (one
+    pass)."""
     if requested is not None:
         if requested < 0:
             raise MeflowError(f"--chunk-seconds must be 0 (one pass) or more, got {requested:g}")
