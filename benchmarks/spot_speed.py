@@ -16,8 +16,8 @@ loaded and one whole run done first, not counted) and times, per extraction mode
 
 - extraction: the frames to the features file (``extract_video``, one pass on two threads;
   or ``extract_chunked`` as ``extract --video --workers N`` runs it: the landmark pass in a
-  thread and the chunks on N - 1 local processes, their start-up included; N = 2: the
-  chunks in the process itself, beside the landmark thread);
+  thread and the chunks on N threads of the process beside it (N up to 2), or on N - 1
+  local processes, their start-up included);
 - spotting: reading the features file and ``spotter.spot``;
 
 and prints seconds, the real-time factor (recording length / wall time) and where the time
@@ -93,17 +93,17 @@ def train(folder: Path, data: Path, kind: str, path: Path) -> None:
 
 def run_once(folder: Path, spotter: Any, mode: str, workers: int) -> dict[str, Any]:
     """One end-to-end run in this process: seconds of extraction and spotting, the stages."""
-    from meflow.execution import LocalExecutor
-    from meflow.features.chunked import DEFAULT_CHUNK_SECONDS, extract_chunked
+    from meflow.features.chunked import DEFAULT_CHUNK_SECONDS, extract_chunked, local_chunking
     from meflow.features.extract import extract_video
     from meflow.spotting.baseline import read_video_features
 
     with tempfile.TemporaryDirectory() as d:
         t0 = time.perf_counter()
         if mode == "chunked":
+            executor, threads = local_chunking(workers)  # as extract --video --workers N
             target, feats, _ = extract_chunked(
-                folder, Path(d), chunk_seconds=DEFAULT_CHUNK_SECONDS,
-                executor=LocalExecutor(max(1, workers - 1)),  # as extract --video
+                folder, Path(d), chunk_seconds=DEFAULT_CHUNK_SECONDS, executor=executor,
+                threads=threads,
             )  # fmt: skip
         else:
             target, feats = extract_video(folder, Path(d))
@@ -164,7 +164,7 @@ def speed_row(mode: str, workers: int, seconds: float, res: dict[str, Any]) -> l
         how = (
             f"landmark thread, chunks on {workers - 1} processes"
             if workers > 2
-            else "landmark thread, chunks in the process"
+            else f"landmark thread, chunks on {workers} threads"
         )
     print(
         f"  {mode} ({how}): extraction {best['extract_s']:.1f} s, spotting "

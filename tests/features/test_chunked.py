@@ -50,13 +50,15 @@ def test_chunks_cover_every_pair_once() -> None:
     assert chunk_tasks(31, 15)[-1] == ChunkTask(2, 30, 31)
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("where", ["1 thread", "3 threads", "in the driver", "2 processes"])
 def test_chunked_gives_the_one_pass_features(
-    recording: tuple[Path, Path], tmp_path: Path, workers: int
+    recording: tuple[Path, Path], tmp_path: Path, where: str
 ) -> None:
     folder, one_pass = recording
+    count = int(where[0]) if where[0].isdigit() else 1
+    executor = LocalExecutor(count) if where.endswith(("driver", "processes")) else None
     target, feats, summary = extract_chunked(
-        folder, tmp_path, chunk_seconds=CHUNK_SECONDS, executor=LocalExecutor(workers)
+        folder, tmp_path, chunk_seconds=CHUNK_SECONDS, executor=executor, threads=count
     )
     assert target == tmp_path / f"{folder.name}.npz"
     assert (summary.chunks, summary.done_before) == (8, 0)
@@ -80,11 +82,11 @@ def test_a_failed_run_resumes_to_the_one_pass_features(
 
     monkeypatch.setattr(chunked, "compute_chunk", failing)
     with pytest.raises(RuntimeError, match="chunk 3"):
-        extract_chunked(folder, tmp_path, chunk_seconds=CHUNK_SECONDS)
-    assert computed == [0, 1, 2]
+        extract_chunked(folder, tmp_path, chunk_seconds=CHUNK_SECONDS)  # on 2 threads
     assert not (tmp_path / f"{folder.name}.npz").exists()
     work = next((tmp_path / WORK_FOLDER).iterdir())
-    assert len(list((work / "pairs").glob("*.npz"))) == 3
+    written = sorted(int(p.stem) for p in (work / "pairs").glob("*.npz"))
+    assert {0, 1} <= set(written) and 3 not in written  # (the other thread may have done 2, 4)
 
     def counting(w: object, task: ChunkTask) -> object:
         computed.append(task.index)
@@ -93,7 +95,8 @@ def test_a_failed_run_resumes_to_the_one_pass_features(
     computed.clear()
     monkeypatch.setattr(chunked, "compute_chunk", counting)
     target, _, summary = extract_chunked(folder, tmp_path, chunk_seconds=CHUNK_SECONDS)
-    assert computed == [3, 4, 5, 6, 7] and summary.done_before == 3
+    assert sorted(computed) == sorted(set(range(8)) - set(written))
+    assert summary.done_before == len(written)
     bitwise_equal(one_pass, target)
 
 
@@ -119,11 +122,10 @@ def test_a_killed_process_resumes_to_the_one_pass_features(
     run = subprocess.run([sys.executable, "-c", script, str(folder), str(tmp_path)], timeout=300)
     assert run.returncode == 9
     work = next((tmp_path / WORK_FOLDER).iterdir())
-    assert sorted(p.name for p in (work / "pairs").glob("*.npz")) == [
-        f"{c:05d}.npz" for c in range(5)
-    ]
+    written = sorted(int(p.stem) for p in (work / "pairs").glob("*.npz"))
+    assert {0, 1, 2} <= set(written) and 5 not in written
     target, _, summary = extract_chunked(folder, tmp_path, chunk_seconds=CHUNK_SECONDS)
-    assert summary.done_before == 5
+    assert summary.done_before == len(written)
     bitwise_equal(one_pass, target)
 
 

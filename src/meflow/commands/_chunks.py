@@ -26,7 +26,7 @@ def add_chunk_option(p: argparse.ArgumentParser) -> None:
         f"{DEFAULT_CHUNK_SECONDS:g} s for a frame folder longer than {CHUNK_ABOVE_SECONDS:g} s "
         "and with --executor ray, one pass otherwise (each chunk of a video file decodes it "
         "from its start). Locally the landmark pass takes one of "
-        "the --workers cores and the chunks the others (--workers 2: in this process)",
+        "the --workers cores and the chunks the others (up to 2: threads of this process)",
     )
 
 
@@ -60,8 +60,15 @@ def extract_one(
         from meflow.features.extract import extract_video
 
         return (*extract_video(video, args.out, cfg), "")
-    from meflow.features.chunked import extract_chunked
+    from meflow.execution import LocalExecutor
+    from meflow.features.chunked import extract_chunked, local_chunking
 
-    target, feats, s = extract_chunked(video, args.out, cfg, chunk_seconds=chunk, executor=executor)
+    run_on: Executor | None = executor
+    threads = 1
+    if isinstance(executor, LocalExecutor):  # the landmark pass takes one of the cores
+        run_on, threads = local_chunking(executor.workers)
+    target, feats, s = extract_chunked(
+        video, args.out, cfg, chunk_seconds=chunk, executor=run_on, threads=threads
+    )
     note = f" ({s.chunks} chunks of {chunk:g} s on {executor.name}, {s.done_before} resumed)"
     return target, feats, note

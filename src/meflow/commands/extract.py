@@ -197,8 +197,7 @@ def _run_videos(args: argparse.Namespace, cfg: ExtractConfig) -> int:
     from meflow.errors import MeflowError
 
     failures = []
-    # chunks (--chunk-seconds): the landmark pass takes one of the --workers cores
-    executor = make_executor_from_args(args, workers=max(1, args.workers - 1))
+    executor = make_executor_from_args(args, workers=args.workers)  # for chunks (--chunk-seconds)
     for video in args.video:
         try:
             target, feats, how = extract_one(args, video, cfg, executor)

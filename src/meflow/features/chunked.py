@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
 import shutil
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import overload
+from typing import Any, overload
 
 import numpy as np
 
@@ -138,12 +139,13 @@ class _Landmarks:
                 self._cond.notify_all()
 
     def wait_for(self, b: int) -> None:
-        """Returns once block ``b`` is written; raises the pass's error if it failed."""
+        """Returns once block ``b`` is written; raises the pass's error if it failed, Stopped
+        if the run is being stopped."""
         with self._cond:
-            while self._written <= b and self._failure is None:
+            while self._written <= b and self._failure is None and not self._stop.is_set():
                 self._cond.wait(0.5)
-            if self._written <= b and self._failure is not None:
-                raise self._failure
+            if self._written <= b:
+                raise self._failure or Stopped()
 
     def finish(self) -> np.ndarray:
         """Per frame whether it has landmarks, once the pass is over (its error if it failed)."""
@@ -158,6 +160,62 @@ class _Landmarks:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
+
+
+def in_threads(
+    ready: Sequence[ChunkTask], context: dict[str, Any], threads: int, marks: _Landmarks
+) -> Iterator[ChunkOutput]:
+    """The chunks computed by ``threads`` threads of this process (each with its own flow
+    backend: OpenCV and MediaPipe release the GIL), each given back as soon as it is done;
+    after the landmark pass every thread works on the chunks left."""
+    results: queue.SimpleQueue[tuple[ChunkOutput | None, BaseException | None]]
+    results = queue.SimpleQueue()
+    lock = threading.Lock()
+    order = iter(range(len(ready)))
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            w = start_chunk_worker(context, True)
+            while not stop.is_set():
+                with lock:
+                    i = next(order, None)
+                if i is None:
+                    break
+                results.put((compute_chunk(w, ready[i]), None))
+        except BaseException as exc:  # handed to the driver's thread
+            results.put((None, exc))
+        finally:
+            results.put((None, None))  # this thread is done
+
+    pool = [
+        threading.Thread(target=work, name="meflow-chunks", daemon=True) for _ in range(threads)
+    ]
+    for t in pool:
+        t.start()
+    try:
+        running = threads
+        while running:
+            out, exc = results.get()
+            if exc is not None and not isinstance(exc, Stopped):
+                raise exc
+            if out is None:
+                running -= 1
+            else:
+                yield out
+    finally:
+        stop.set()
+        marks.stop()  # a thread waiting for landmarks stops waiting
+        for t in pool:
+            t.join()
+
+
+def local_chunking(workers: int) -> tuple[Executor | None, int]:
+    """(executor, threads) for ``workers`` local cores: up to 2, the chunks run in threads of
+    this process beside the landmark thread; more, on ``workers - 1`` processes."""
+    if workers <= 2:
+        return None, max(1, workers)
+    return LocalExecutor(workers - 1), 1
 
 
 class _ReadyTasks(Sequence[ChunkTask]):
@@ -198,11 +256,12 @@ def extract_chunked(
     *,
     chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
     executor: Executor | None = None,
+    threads: int = 2,
     keep_work: bool = False,
 ) -> tuple[Path, SequenceFeatures, ChunkedSummary]:
     """Extracts one video (or frame folder) into ``out_dir/<name>.npz`` as ``extract_video``
     does (the same arrays to the bit), in chunks of ``chunk_seconds`` on ``executor``
-    (default: this process), resuming a previous run's work folder."""
+    (default: ``threads`` threads of this process), resuming a previous run's work folder."""
     cfg = cfg or ExtractConfig()
     if cfg.flow.reference != "previous":
         raise MeflowError("chunked extraction needs flow.reference=previous (pairs of neighbours)")
@@ -225,9 +284,13 @@ def extract_chunked(
     timings = dict.fromkeys(STAGES, 0.0)
     try:
         context = {"extract": to_dict(cfg), "plan": plan, "work": str(work), "block": block}
-        executor = executor or LocalExecutor(1)
         ready = _ReadyTasks(todo, marks, n, lag)
-        for _, out in executor.map(compute_chunk, ready, context, setup=start_chunk_worker):
+        if executor is None:
+            outputs: Iterator[ChunkOutput] = in_threads(ready, context, threads, marks)
+        else:
+            jobs = executor.map(compute_chunk, ready, context, setup=start_chunk_worker)
+            outputs = (out for _, out in jobs)
+        for out in outputs:
             _write_chunk(work, out, timings)
         ok = marks.finish()
     except NoFaceError:  # named as the caller named the recording, as one pass names it
