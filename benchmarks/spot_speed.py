@@ -25,7 +25,9 @@ goes: the seconds of each stage, summed over the threads and processes that ran 
 measured by the clock, so on a machine with more busy threads than cores a stage's seconds
 include its waits for a core). Memory: the peak RSS of the
 process that extracts and spots the recording once (and of its largest worker process), for
-the recording and the one ``--long-seconds`` long, in the mode ``--memory-mode``.
+the recording and the one ``--long-seconds`` long, in the mode ``--memory-mode``; and the
+peak before spotting (the extraction's, the features object let go: the spotter reads the
+features file, as ``meflow spot`` does).
 Results go to benchmarks/results/spot_speed.json.
 """
 
@@ -108,14 +110,18 @@ def run_once(folder: Path, spotter: Any, mode: str, workers: int) -> dict[str, A
         else:
             target, feats = extract_video(folder, Path(d))
         t1 = time.perf_counter()
+        frames, stages = feats.frames, {k: float(feats.timings.get(k, 0.0)) for k in STAGES}
+        del feats  # the spotter reads the features file, as meflow spot does
+        extract_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         intervals = spotter.spot(read_video_features(target))
         t2 = time.perf_counter()
     return {
-        "frames": feats.frames,
+        "frames": frames,
         "extract_s": t1 - t0,
         "spot_s": t2 - t1,
         "intervals": len(intervals),
-        "stages": {k: float(feats.timings.get(k, 0.0)) for k in STAGES},
+        "stages": stages,
+        "extract_peak_mb": extract_peak,
     }
 
 
@@ -187,12 +193,18 @@ def memory(
     growth = long["peak_mb"] / short["peak_mb"] - 1
     kid_growth = long["child_peak_mb"] / max(short["child_peak_mb"], 1e-9) - 1
     fr = (short["runs"][0]["frames"], long["runs"][0]["frames"])
+    ex = (short["runs"][0]["extract_peak_mb"], long["runs"][0]["extract_peak_mb"])
     print(
         f"\n== memory ({mode}): {fr[0]} frames peak {short['peak_mb']:.0f} MB; {fr[1]} frames "
         f"peak {long['peak_mb']:.0f} MB; growth {100 * growth:+.1f}% (largest worker process: "
-        f"{short['child_peak_mb']:.0f} -> {long['child_peak_mb']:.0f} MB) =="
+        f"{short['child_peak_mb']:.0f} -> {long['child_peak_mb']:.0f} MB) ==\n"
+        f"   extraction alone (peak before spotting): {ex[0]:.0f} -> {ex[1]:.0f} MB, "
+        f"{100 * (ex[1] / ex[0] - 1):+.1f}%"
     )
     return {
+        "memory.extract_peak_mb": f"{ex[0]:.0f}",
+        "memory.extract_long_peak_mb": f"{ex[1]:.0f}",
+        "memory.extract_growth": f"{100 * (ex[1] / ex[0] - 1):+.1f}%",
         "memory.mode": mode,
         "memory.frames": str(fr[0]),
         "memory.peak_mb": f"{short['peak_mb']:.0f}",
