@@ -38,15 +38,13 @@ from typing import Any, overload
 
 import numpy as np
 
-from meflow import __version__
 from meflow.config import ExtractConfig, to_dict
 from meflow.errors import MeflowError, NoFaceError
 from meflow.execution import Executor, LocalExecutor
-from meflow.face.landmarks import fill_gaps
 from meflow.features import FEATURES_VERSION
 from meflow.features.cache import load_npz, save_npz
+from meflow.features.chunk_output import assemble, save_features
 from meflow.features.chunk_pass import (
-    PAIR_ARRAYS,
     ChunkOutput,
     ChunkTask,
     Stopped,
@@ -299,10 +297,10 @@ def extract_chunked(
         marks.stop()
     for k, v in marks.timings.items():
         timings[k] += v
-    feats = _assemble(work, tasks, ok, cfg.face.max_gap, timings)
+    feats = assemble([chunk_path(work, t.index) for t in tasks], ok, cfg.face.max_gap, timings)
     feats.without_motion(plan.taken[1:] == plan.taken[:-1])
     target = Path(out_dir) / f"{name}.npz"
-    _save(target, feats, plan, cfg, Path(path))
+    save_features(target, feats, plan, cfg, Path(path))
     if not keep_work:
         shutil.rmtree(work, ignore_errors=True)
         if work.parent.is_dir() and not any(work.parent.iterdir()):
@@ -315,45 +313,6 @@ def _write_chunk(work: Path, out: ChunkOutput, timings: dict[str, float]) -> Non
     save_npz(chunk_path(work, out.index), out.arrays, {"timings": out.timings})
     for k, v in out.timings.items():
         timings[k] = timings.get(k, 0.0) + v
-
-
-def _assemble(
-    work: Path, tasks: list[ChunkTask], ok: np.ndarray, max_gap: int, timings: dict[str, float]
-) -> SequenceFeatures:
-    """The recording's features from its finished chunks (as one pass gives them)."""
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in PAIR_ARRAYS}
-    for t in tasks:
-        arrays, _ = load_npz(chunk_path(work, t.index))
-        for k in PAIR_ARRAYS:
-            parts[k].append(arrays[k])
-    a = {k: np.concatenate(v) for k, v in parts.items()}
-    # gap filling's validity depends only on which frames have landmarks
-    _, frame_valid = fill_gaps(np.where(ok, 0.0, np.nan).astype(np.float32)[:, None], max_gap)
-    return SequenceFeatures(
-        a["angle"], a["magnitude"], a["valid"], frame_valid, timings, a["vector"], a["main"]
-    )
-
-
-def _save(
-    target: Path, feats: SequenceFeatures, plan: FramePlan, cfg: ExtractConfig, path: Path
-) -> None:
-    """The features file, as ``extract_video`` writes it (the same arrays and meta keys)."""
-    save_npz(
-        target,
-        {
-            **feats.arrays(),
-            "fps": np.array(plan.source_fps, dtype=np.float64),
-            "analysis_fps": np.array(cfg.features.fps, dtype=np.float64),
-            "frames": plan.taken.astype(np.int32),
-        },
-        {
-            "source": path.name,
-            "extract": to_dict(cfg),
-            "features_version": FEATURES_VERSION,
-            "meflow": __version__,
-            "timings": feats.timings,
-        },
-    )
 
 
 def chunking_seconds(requested: float | None, frames: int, rate: float) -> float | None:
