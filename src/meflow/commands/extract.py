@@ -6,6 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
+from meflow.commands._chunks import add_chunk_option, extract_one
 from meflow.commands._executor import add_executor_options, make_executor_from_args
 from meflow.config import ExtractConfig
 
@@ -113,6 +114,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="also draw a pseudo-image and one frame pair's flow over the face",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_chunk_option(p)
     add_extract_settings(p)
     add_executor_options(p, training=False)
 
@@ -122,8 +124,6 @@ def run(args: argparse.Namespace) -> int:
     from meflow.features.cache import ensure_writable
 
     cfg = extract_settings(args)
-    if args.video and args.executor != "local":
-        raise MeflowError("--executor applies to a dataset (--dataset); videos run here")
     if args.video:
         ensure_writable(args.out)  # the dataset path probes it in extract_dataset
         return _run_videos(args, cfg)
@@ -195,25 +195,26 @@ def _run_videos(args: argparse.Namespace, cfg: ExtractConfig) -> int:
     import sys
 
     from meflow.errors import MeflowError
-    from meflow.features.extract import extract_video
 
     failures = []
+    executor = make_executor_from_args(args, workers=args.workers)  # for chunks (--chunk-seconds)
     for video in args.video:
         try:
-            target, feats = extract_video(video, args.out, cfg)
+            target, feats, how = extract_one(args, video, cfg, executor)
         except MeflowError as exc:
             failures.append(str(exc))
             print(f"meflow extract: error: {exc}", file=sys.stderr)
             continue
         print(
             f"{video}: {feats.frames} frames, {int(feats.valid.sum())}/{len(feats.valid)} valid "
-            f"pairs -> {target}"
+            f"pairs -> {target}{how}"
         )
         if args.figures:
             from meflow.features.figures import video_figures
 
             for png in video_figures(video, target, cfg):
                 print(f"figure: {png}")
+    executor.close()
     if failures and len(args.video) > 1:
         print(f"{len(failures)} of {len(args.video)} inputs failed", file=sys.stderr)
     return 2 if failures else 0
