@@ -214,5 +214,5 @@ def test_a_recording_without_a_face_is_the_one_pass_error(tmp_path: Path) -> Non
         extract_video(folder, tmp_path / "one")
     with pytest.raises(NoFaceError) as chunks:
         extract_chunked(folder, tmp_path / "chunked", chunk_seconds=0.2)
-    assert str(chunks.value) == str(one.value) == f"{folder}: no face found in any of 12 frames"
+    assert str(chunks.value) == str(one.value) == f"{folder}: no face found in any of its 12 frames"
     assert not list((tmp_path / "chunked").glob("*.npz"))

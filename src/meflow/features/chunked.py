@@ -292,7 +292,7 @@ def extract_chunked(
             _write_chunk(work, out, timings)
         ok = marks.finish()
     except NoFaceError:  # named as the caller named the recording, as one pass names it
-        raise NoFaceError(f"{path}: no face found in any of {n} frames") from None
+        raise NoFaceError(f"{path}: no face found in any of its {n} frames") from None
     finally:
         marks.stop()
     for k, v in marks.timings.items():
