@@ -4,9 +4,11 @@
 
 Runs ``.venv/bin/meflow demo --out DIR`` (the README's main command after the install), times
 it, and writes the ``all`` rows of both presets' results tables (``DIR/<preset>/results.md``,
-what the demo prints) to benchmarks/results/demo.json, from which README's demo block is
-rendered. A DIR that already holds ``data/synth.json`` reuses that data set (the demo's own
-rule), so the same data can be run through two versions of the code.
+what the demo prints) and its spotting table (``DIR/spot/report.md``: the learned spotter, the
+baseline and chance, leave-one-subject-out on the synthetic long recordings) to
+benchmarks/results/demo.json, from which README's demo block is rendered. A DIR that already
+holds ``data/synth.json`` reuses that data set (the demo's own rule), so the same data can be
+run through two versions of the code.
 """
 
 from __future__ import annotations
@@ -22,9 +24,14 @@ from _results import write_results
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def read_table(md: Path, subset: str = "all") -> tuple[list[str], list[list[str]]]:
-    """The header and the rows of one subset of a results.md table."""
-    lines = [ln for ln in md.read_text().splitlines() if ln.startswith("|")]
+def read_table(md: Path, subset: str | None = "all") -> tuple[list[str], list[list[str]]]:
+    """The header and the rows (of one subset; None: all) of the first table of ``md``."""
+    lines: list[str] = []
+    for ln in md.read_text().splitlines():
+        if ln.startswith("|"):
+            lines.append(ln)
+        elif lines:  # the first table ends
+            break
     if len(lines) < 2:
         raise SystemExit(f"{md}: no table")
 
@@ -33,7 +40,7 @@ def read_table(md: Path, subset: str = "all") -> tuple[list[str], list[list[str]
 
     header = cells(lines[0])
     rows = [cells(ln) for ln in lines[2:]]
-    return header, [r for r in rows if r[0] == subset]
+    return header, [r for r in rows if subset is None or r[0] == subset]
 
 
 def main() -> int:
@@ -51,6 +58,11 @@ def main() -> int:
         print(f"{preset}:")
         for r in rows:
             print("  | " + " | ".join(r) + " |")
+    header, rows = read_table(args.out / "spot" / "report.md", subset=None)
+    tables["spot"] = {"columns": header, "rows": rows}
+    print("spotting:")
+    for r in rows:
+        print("  | " + " | ".join(r) + " |")
     print(f"demo finished in {seconds:.0f} s")
     write_results("demo", tables=tables, figures={"seconds": f"{seconds:.0f}"})
     return 0
