@@ -297,9 +297,28 @@ def _long_recording(root: Path, expressions: bool) -> tuple[Path, Path]:
     return folder, root / LONG_FILE
 
 
+# The learned spotter meflow demo trains (runs/demo/spot/spotter.json of `meflow demo`: 5
+# synthetic subjects of other faces' recordings than these, one 30 s recording each), kept as a
+# file so these tests need no long extraction; a new SPOTTER_VERSION makes its load fail here,
+# and `meflow demo` remakes it.
+LEARNED_SPOTTER = Path(__file__).parent / "spotting" / "data" / "learned_spotter.json"
+
+
+@pytest.fixture(scope="module", params=["baseline", "learned"])
+def long_model(
+    request: pytest.FixtureRequest, model_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The model with the baseline spotter above, or with meflow's learned spotter."""
+    from meflow.spotting.model import load_spotter
+
+    spotter = make_spotter() if request.param == "baseline" else load_spotter(LEARNED_SPOTTER)
+    out = tmp_path_factory.mktemp(f"long-{request.param}") / "model.safetensors"
+    return attach_spotter(model_path, spotter, out)
+
+
 @pytest.mark.slow
 def test_a_synthetic_long_recording_gets_intervals_that_overlap_the_annotated_ones(
-    spotting_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    long_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from meflow.spotting.ground_truth import load_casme3
 
@@ -307,9 +326,7 @@ def test_a_synthetic_long_recording_gets_intervals_that_overlap_the_annotated_on
     truth = [i for i in load_casme3(xls).intervals if i.type in ("micro", "macro")]
     assert truth
     capsys.readouterr()
-    assert (
-        main(["predict", str(folder), "--model", str(spotting_model), "--out", str(tmp_path)]) == 0
-    )
+    assert main(["predict", str(folder), "--model", str(long_model), "--out", str(tmp_path)]) == 0
     assert "-expression: frames" in capsys.readouterr().out
     found = json.loads((tmp_path / "color.json").read_text())["intervals"]
     assert found
@@ -326,11 +343,9 @@ def test_a_synthetic_long_recording_gets_intervals_that_overlap_the_annotated_on
 
 @pytest.mark.slow
 def test_a_face_with_blinks_and_head_motion_only_gets_no_expression(
-    spotting_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    long_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder, _ = _long_recording(tmp_path / "synth", expressions=False)
-    assert (
-        main(["predict", str(folder), "--model", str(spotting_model), "--out", str(tmp_path)]) == 0
-    )
+    assert main(["predict", str(folder), "--model", str(long_model), "--out", str(tmp_path)]) == 0
     assert "no expression found" in capsys.readouterr().out
     assert json.loads((tmp_path / "color.json").read_text())["intervals"] == []

@@ -178,3 +178,15 @@ def test_bad_input_is_refused_in_one_line(data) -> None:
         with pytest.raises(exc) as info:
             train_spotter("learned", recs[:2], micro_only, blinks)
         assert "\n" not in str(info.value)
+
+
+def test_nothing_is_spotted_where_no_valid_pair_touches_a_frame() -> None:
+    """Frames without a face (no valid pair on either side) are 'neither' for certain."""
+    from meflow.spotting.learned import unseen_as_neither
+
+    prob = np.full((6, 4), 0.25)
+    valid = np.array([False, False, True, False, False])  # pairs 0..4 join frames t, t + 1
+    out = unseen_as_neither(prob, valid)
+    assert out[[0, 1, 4, 5]].tolist() == [[1.0, 0.0, 0.0, 0.0]] * 4
+    assert np.array_equal(out[[2, 3]], prob[[2, 3]])  # pair 2 touches frames 2 and 3
+    assert np.array_equal(prob, np.full((6, 4), 0.25))  # the input is left as it was

@@ -68,9 +68,11 @@ class LearnedSpotter:
         check_linear(self.model, len(feature_names(self.scales_s)))
 
     def probabilities(self, rec: RecordingFlow) -> np.ndarray:
-        """(frames, 4) P(neither, micro, macro, blink) of every frame of ``rec``."""
+        """(frames, 4) P(neither, micro, macro, blink) of every frame of ``rec``; a frame that
+        no valid pair touches (no face there) is "neither" for certain: nothing is spotted
+        where the face was not seen."""
         x = frame_features(rec.vector, rec.valid, rec.fps, self.scales_s)
-        return _full(self.model, x)
+        return unseen_as_neither(_full(self.model, x), rec.valid)
 
     def spot(self, rec: RecordingFlow) -> list[Interval]:
         return [
@@ -87,6 +89,18 @@ class LearnedSpotter:
             "info": dict(self.info),
         }
         return {k: np.asarray(v) for k, v in self.model.items()}, meta
+
+
+def unseen_as_neither(prob: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """``prob`` with the frames that no valid pair touches set to (1, 0, ..., 0)."""
+    ok = np.asarray(valid, dtype=bool)
+    seen = np.zeros(ok.size + 1, dtype=bool)
+    seen[:-1] |= ok
+    seen[1:] |= ok
+    out = np.array(prob, dtype=np.float64, copy=True)
+    out[~seen] = 0.0
+    out[~seen, 0] = 1.0
+    return out
 
 
 def _full(model: Mapping[str, np.ndarray], x: np.ndarray) -> np.ndarray:
@@ -190,6 +204,7 @@ def _subject_groups(
 def _out_of_fold(
     x: list[np.ndarray],
     y: list[np.ndarray],
+    valid: list[np.ndarray],
     groups: np.ndarray,
     c: float,
     max_iter: int,
@@ -203,7 +218,7 @@ def _out_of_fold(
             np.vstack([x[i] for i in tr]), np.concatenate([y[i] for i in tr]), c, max_iter, stride
         )
         for i in np.flatnonzero(groups == f):
-            probs[i] = _full(model, x[i])
+            probs[i] = unseen_as_neither(_full(model, x[i]), valid[i])
     return probs
 
 
@@ -240,7 +255,8 @@ def train_learned(
     if len(folds) >= 2:
         best = None
         for ci in cs:
-            probs = _out_of_fold(x, y, groups, ci, max_iter, stride)
+            valid = [r.valid for r in recordings]
+            probs = _out_of_fold(x, y, valid, groups, ci, max_iter, stride)
             p, f1 = choose_decode(recordings, probs, truth)
             if best is None or f1["overall"] > best[2]["overall"]:
                 best = (ci, p, f1)

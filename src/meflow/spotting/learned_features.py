@@ -15,6 +15,8 @@ noise level and face size do not move the classifier's thresholds.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from meflow.errors import MeflowError
@@ -51,7 +53,8 @@ def positions(vector: np.ndarray, valid: np.ndarray) -> np.ndarray:
         raise MeflowError(f"region vectors must be (pairs, {N_REGIONS}, 2), got {v.shape}")
     known = np.asarray(valid, dtype=bool)[:, None] & np.isfinite(v).all(axis=2)
     v = np.where(known[..., None], v, np.nan)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a pair without any region: NaN
         centre = np.nanmedian(v, axis=1, keepdims=True) if v.size else v[:, :1]
     rel = np.where(known[..., None], v - np.nan_to_num(centre), 0.0)
     pos = np.zeros((v.shape[0] + 1, N_REGIONS, 2))
