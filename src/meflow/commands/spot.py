@@ -141,9 +141,10 @@ def evaluate_run(args: argparse.Namespace, cfg: Any = None) -> tuple[Any, dict[s
 
 
 def print_extra(ev: Any) -> None:
-    main = ev.main
-    print(f"spotted intervals on annotated blinks: {main.name} {100 * main.on_blinks:.1f}%, "
-          f"chance {100 * ev.chance_on_blinks:.1f}%")  # fmt: skip
+    shares = ", ".join(f"{r.name} {100 * r.on_blinks:.1f}%" for r in ev.spotters)
+    print(
+        f"spotted intervals on annotated blinks: {shares}, chance {100 * ev.chance_on_blinks:.1f}%"
+    )
     if ev.recognition is not None:
         s, a = ev.recognition.strs, ev.recognition.annotated
         print(f"STRS {s.strs:.3f} (micro spotting F1 {s.spotting.f1:.3f} x analysis F1 "
