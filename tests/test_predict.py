@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from _untrained_model import CLASSES, save_untrained_model
 from conftest import shared_file
 from meflow.cli import main
 from meflow.config import ExtractConfig, TrainConfig, to_dict
@@ -24,32 +25,13 @@ from meflow.inference import (
 )
 from meflow.io.timebase import resample, timed_frames
 
-CLASSES = ["happiness", "sadness", "surprise", "anger", "disgust", "fear"]
-
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained scale-n model with a meta like train_model's (default extraction)."""
-    import torch
-
-    from meflow.models import build_model
-    from meflow.training.checkpoint import save_checkpoint
-
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("model") / "model.safetensors"
-    meta = {
-        "classes": CLASSES,
-        "angle": "discrete",
-        "extract": to_dict(ExtractConfig()),
-        "train": to_dict(TrainConfig(scale="n")),
-        "fps": 30.0,
-        "features_version": FEATURES_VERSION,
-    }
-    save_checkpoint(path, build_model("n").eval(), meta)
-    return path
+    return save_untrained_model(tmp_path_factory.mktemp("model") / "model.safetensors")
 
 
 @pytest.fixture(scope="module")

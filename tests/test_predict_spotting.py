@@ -13,18 +13,16 @@ from typing import Any
 import numpy as np
 import pytest
 
+from _untrained_model import CLASSES, save_untrained_model
 from conftest import shared_file
 from meflow.cli import main
-from meflow.config import ExtractConfig, TrainConfig, to_dict
 from meflow.errors import MeflowError
-from meflow.features import FEATURES_VERSION
 from meflow.inference import attach_spotter, load_model, predict_video
 from meflow.inference.windows import anchored_order, features_on
 from meflow.spotting.baseline import BaselineParams, RecordingFlow
 from meflow.spotting.model import SPOTTER_VERSION, BaselineSpotter, Spotter, save_spotter
 from meflow.spotting.scoring import Interval
 
-CLASSES = ["happiness", "sadness", "surprise", "anger", "disgust", "fear"]
 INTERVAL_COLUMNS = [
     "type",
     "onset_frame",
@@ -69,23 +67,7 @@ class FixedSpotter:
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained scale-n model with a meta like train_model's (default extraction)."""
-    import torch
-
-    from meflow.models import build_model
-    from meflow.training.checkpoint import save_checkpoint
-
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("model") / "model.safetensors"
-    meta = {
-        "classes": CLASSES,
-        "angle": "discrete",
-        "extract": to_dict(ExtractConfig()),
-        "train": to_dict(TrainConfig(scale="n")),
-        "fps": 30.0,
-        "features_version": FEATURES_VERSION,
-    }
-    save_checkpoint(path, build_model("n").eval(), meta)
-    return path
+    return save_untrained_model(tmp_path_factory.mktemp("model") / "model.safetensors")
 
 
 @pytest.fixture(scope="module")
