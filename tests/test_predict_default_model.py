@@ -20,22 +20,6 @@ from meflow.datasets.base import EMOTIONS
 pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]
 
 
-@pytest.fixture(scope="session")
-def recommended(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A small synthetic set (2 subjects x 3 clips of 70 frames), extracted and trained on with
-    the default settings (the recommended preset) by `meflow extract` and `meflow train`."""
-    from meflow.synth.generator import generate
-
-    base = tmp_path_factory.mktemp("recommended")
-    root, cache, model = base / "data", base / "cache", base / "model.safetensors"
-    generate(root, subjects=2, seed=0, progress=False, clips_per_subject=3, frames=70)
-    extract = ["extract", "--dataset", "casme3", "--root", str(root), "--out", str(cache)]
-    assert main([*extract, "--quiet", "--workers", "1"]) == 0
-    assert main(["train", "--cache", str(cache), "--out", str(model), "--quiet"]) == 0
-    clip = sorted(root.glob("spNO.*/*/color"))[0]  # one clip's frames, 30 fps
-    return {"root": root, "cache": cache, "model": model, "clip": clip}
-
-
 def _rows(path: Path) -> list[dict[str, str]]:
     with path.open(newline="") as f:
         return list(csv.DictReader(f))

@@ -6,22 +6,21 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from _fixed_spotter import FixedSpotter
 from _untrained_model import CLASSES, save_untrained_model
 from conftest import shared_file
 from meflow.cli import main
 from meflow.errors import MeflowError
 from meflow.inference import attach_spotter, load_model, predict_video
 from meflow.inference.windows import anchored_order, features_on
-from meflow.spotting.baseline import BaselineParams, RecordingFlow
-from meflow.spotting.model import SPOTTER_VERSION, BaselineSpotter, Spotter, save_spotter
-from meflow.spotting.scoring import Interval
+from meflow.spotting.baseline import BaselineParams
+from meflow.spotting.model import BaselineSpotter, Spotter, save_spotter
 
 INTERVAL_COLUMNS = [
     "type",
@@ -44,24 +43,6 @@ def make_spotter() -> Spotter:
     baseline's floor (median + 8.5 robust sigmas of its contrast) was chosen on the synthetic
     recordings below (7 to 10 all pass)."""
     return BaselineSpotter(BaselineParams(floor_sigmas=8.5))
-
-
-@dataclass(frozen=True)
-class FixedSpotter:
-    """A spotter that finds the given (type, onset, apex, offset) analysed frames (numbered
-    as the recording numbers its frames): where the intervals are is then known exactly."""
-
-    spans: tuple[tuple[str, int, int, int], ...]
-    name: str = "fixed"
-
-    def spot(self, rec: RecordingFlow) -> list[Interval]:
-        return [
-            Interval(rec.name, rec.number(a), rec.number(c), t, score=0.5, apex=rec.number(b))
-            for t, a, b, c in self.spans
-        ]
-
-    def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        return {}, {"spotter": self.name, "version": SPOTTER_VERSION}
 
 
 @pytest.fixture(scope="module")

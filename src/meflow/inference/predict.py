@@ -29,7 +29,10 @@ Rules (see docs/predict.md):
   video, one more window aligned with the end is added, so the whole video is covered.
 - spotting: with a spotter (the model file's own, or one given), the video's intervals are
   spotted and each micro-expression classified with its window centred on it
-  (:mod:`meflow.inference.spotting`); the windows stay as a secondary output.
+  (:mod:`meflow.inference.spotting`); the windows stay as a secondary output. A model whose
+  input is the onset-to-apex flow classifies each spotted micro-expression by the flows
+  between its spotted onset, apex and offset frames (:mod:`meflow.inference.expression`),
+  needs a spotter, and gives its windows no probabilities.
 
 The result is computed first (:func:`compute_prediction`, a PredictionResult) and written by
 :func:`meflow.inference.writer.write_prediction`.
@@ -45,6 +48,7 @@ import numpy as np
 
 from meflow.errors import MeflowError
 from meflow.features.video import VideoFeatures, check_declared_length, video_features
+from meflow.inference.expression import reads_expression_flows
 from meflow.inference.model import DEFAULT_MIN_VALID, LoadedModel, load_model
 from meflow.inference.results import PredictionResult, WindowPrediction, default_name
 from meflow.inference.windows import (
@@ -124,6 +128,13 @@ def compute_prediction(
         raise MeflowError(f"stride must be at least 1 frame, got {stride}")
     if not 0.0 <= min_valid <= 1.0:
         raise MeflowError(f"the valid fraction must be in [0, 1], got {min_valid}")
+    spotter = spotter if spotter is not None else loaded.spotter
+    if spotter is None and reads_expression_flows(loaded):
+        raise MeflowError(
+            f"the model's input {loaded.input} is the flow from an expression's onset to its "
+            "apex: it needs a spotter to find them (--spotter SPOTTER.json, or a model file "
+            "with one attached)"
+        )
     vf = open_features(Path(path), loaded, fps, extractor)
     timings = dict(vf.features.timings)
     feats, src_idx, src_time, notes = _windowed(vf, loaded.extract.features.window)
@@ -147,12 +158,11 @@ def compute_prediction(
         frame_time=src_time,
     )
     result.windows = _sliding_windows(loaded, feats, src_idx, src_time, result)
-    spotter = spotter if spotter is not None else loaded.spotter
     if spotter is not None:
         from meflow.inference.spotting import spot_and_recognise
 
         t0 = time.perf_counter()
-        result.intervals = spot_and_recognise(loaded, spotter, vf, result.name, min_valid)
+        result.intervals = spot_and_recognise(loaded, spotter, vf, result.name, min_valid, fps)
         result.spotter = spotter.name
         timings["spotting"] = time.perf_counter() - t0
     return result
@@ -206,13 +216,23 @@ def _sliding_windows(
     t0 = time.perf_counter()
     window = loaded.extract.features.window
     starts = window_starts(feats.frames - 1, window, result.stride)
-    X, frac = window_inputs(loaded, feats, starts)
-    ok = frac >= result.min_valid - 1e-12
-    result.timings["pseudo_images"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    probs = probabilities(loaded, X, ok)
-    result.timings["inference"] = time.perf_counter() - t0
-    if not ok.any():
+    if reads_expression_flows(loaded):  # no onset and apex in a window: no probabilities
+        frac = np.array([feats.valid[s : s + window].mean() for s in starts])
+        ok = np.zeros(len(starts), bool)
+        probs = np.full((len(starts), len(loaded.classes)), np.nan)
+        result.notes.append(
+            f"the model's input {loaded.input} is the flow from an expression's onset to its "
+            "apex: it classifies the spotted micro-expressions only; its windows carry no "
+            "probabilities"
+        )
+    else:
+        X, frac = window_inputs(loaded, feats, starts)
+        ok = frac >= result.min_valid - 1e-12
+        result.timings["pseudo_images"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        probs = probabilities(loaded, X, ok)
+        result.timings["inference"] = time.perf_counter() - t0
+    if not ok.any() and not reads_expression_flows(loaded):
         result.notes.append(
             f"no window has {result.min_valid:.0%} valid frame pairs (face lost or frames "
             "unreadable)"

@@ -68,32 +68,54 @@ def spotted_orders(
 
 
 def classify(
-    loaded: LoadedModel, vf: VideoFeatures, intervals: list[Interval], min_valid: float
+    loaded: LoadedModel,
+    vf: VideoFeatures,
+    intervals: list[Interval],
+    min_valid: float,
+    fps: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """((intervals, classes) probabilities, valid) of the windows placed on ``intervals``;
-    NaN rows where the window has less than ``min_valid`` valid pairs."""
+    NaN rows where the window has less than ``min_valid`` valid pairs. A model whose input is
+    the onset-to-apex flow sees the flows between the spotted frames instead
+    (:mod:`meflow.inference.expression`; ``fps`` as the video was opened with); NaN rows where
+    there is none (onset = apex, no face)."""
+    from meflow.inference.expression import expression_batch, reads_expression_flows
+
     n = len(loaded.classes)
     if not intervals:
         return np.zeros((0, n)), np.zeros(0, bool)
+    flows = expression_batch(loaded, vf, intervals, fps) if reads_expression_flows(loaded) else {}
     parts = [
-        window_inputs(loaded, features_on(vf.features, order), [0])
-        for order in spotted_orders(loaded, vf, intervals)
+        window_inputs(
+            loaded,
+            features_on(vf.features, order),
+            [0],
+            {k: v[j : j + 1] for k, v in flows.items()},
+        )
+        for j, order in enumerate(spotted_orders(loaded, vf, intervals))
     ]
     X = np.concatenate([p[0] for p in parts])
     frac = np.concatenate([p[1] for p in parts])
     ok = frac >= min_valid - 1e-12
+    if flows:
+        ok &= flows["onset_apex_valid"]
     return probabilities(loaded, X, ok), ok
 
 
 def spot_and_recognise(
-    loaded: LoadedModel, spotter: Spotter, vf: VideoFeatures, name: str, min_valid: float
+    loaded: LoadedModel,
+    spotter: Spotter,
+    vf: VideoFeatures,
+    name: str,
+    min_valid: float,
+    fps: float | None = None,
 ) -> list[IntervalPrediction]:
     """The intervals ``spotter`` finds in the video, in time order, each micro-expression with
-    the class probabilities of its window."""
+    the class probabilities of its window (or of its spotted onset-to-apex flow)."""
     found = [iv for iv in spotter.spot(recording_flow(vf, name)) if iv.type in ("micro", "macro")]
     found.sort(key=lambda iv: (iv.onset, iv.offset, iv.type))
     micro = [iv for iv in found if iv.type == "micro"]
-    probs, ok = classify(loaded, vf, micro, min_valid)
+    probs, ok = classify(loaded, vf, micro, min_valid, fps)
     row = {id(iv): j for j, iv in enumerate(micro)}
     out = []
     for iv in found:

@@ -94,10 +94,14 @@ def features_on(feats: SequenceFeatures, order: np.ndarray) -> SequenceFeatures:
 
 
 def window_inputs(
-    loaded: LoadedModel, feats: SequenceFeatures, starts: Sequence[int]
+    loaded: LoadedModel,
+    feats: SequenceFeatures,
+    starts: Sequence[int],
+    extra: dict[str, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(the model's input per window, each window's valid share) of the windows of
-    ``loaded``'s length starting at pairs ``starts`` of ``feats``."""
+    ``loaded``'s length starting at pairs ``starts`` of ``feats``; ``extra``: more of the
+    batch, one row per window (the onset-to-apex flows of :mod:`meflow.inference.expression`)."""
     from meflow.features.inputs import build_input
     from meflow.features.windows import pseudo_images
 
@@ -112,6 +116,7 @@ def window_inputs(
             k: np.stack([a[s : s + window] for s in starts])
             for k, a in (("vector", feats.vector), ("main", feats.main), ("valid", valid))
         },
+        **(extra or {}),
     }
     X = build_input(loaded.input, batch, loaded.train)
     frac = np.array([valid[s : s + window].mean() for s in starts])
