@@ -15,20 +15,15 @@ from meflow.spotting.model import train_spotter
 from meflow.spotting.references import interval_lengths
 from meflow.spotting.scoring import Interval, score_spotting
 
-LEARNED_FOLD_COLUMNS = ["held out", "recordings", "decoding chosen (smooth/extent/pad/detect)",
-                        "inner F1 (micro/macro/all)", "TP / spotted / annotated",
-                        "F1 (micro/macro/all)", "fit s"]  # fmt: skip
+LEARNED_FOLD_COLUMNS = ["held out", "recordings", "decoding chosen", "inner F1 (micro/macro/all)",
+                        "TP / spotted / annotated", "F1 (micro/macro/all)", "fit s"]  # fmt: skip
 
 
 def _decoding(decode: DecodeParams, c: float) -> str:
-    """A fold's chosen decoding in a few words: C, then smoothing, extent, padding and
-    detection per type (micro/macro)."""
+    """A fold's chosen decoding in a few words."""
     d = asdict(decode)
-    each = " ".join(
-        f"{k} {d[f'smooth_{k}']}/{d[f'extent_{k}']:g}/{d[f'pad_{k}']:+d}/{d[f'detect_{k}']:g}"
-        for k in ("micro", "macro")
-    )
-    return f"C {c:g}, {each}"
+    return (f"C {c:g}, smooth {d['smooth_frames']}, extent {d['extent']:g}, pad {d['pad']:+d}, "
+            f"detect {d['detect_micro']:g}/{d['detect_macro']:g}")  # fmt: skip
 
 
 def evaluate_learned(

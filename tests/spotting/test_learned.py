@@ -14,7 +14,6 @@ from meflow.spotting.learned_decode import DecodeParams, decode, smooth
 from meflow.spotting.learned_features import feature_names, frame_features, frame_labels
 from meflow.spotting.learned_linear import fit_linear, predict_proba
 from meflow.spotting.model import (
-    SPOTTER_VERSION,
     spotter_from_json,
     spotter_from_state,
     spotter_to_json,
@@ -112,12 +111,12 @@ def test_decoding_was_chosen_on_inner_folds(trained) -> None:
 def test_state_and_json_round_trip(data, trained) -> None:
     rec = data[0][-1]
     arrays, meta = trained.state()
-    assert meta["spotter"] == "learned" and meta["version"] == SPOTTER_VERSION == 2
+    assert meta["spotter"] == "learned" and meta["version"] == 1
     assert spotter_from_state(arrays, meta).spot(rec) == trained.spot(rec)
     again = spotter_from_json(json.loads(json.dumps(spotter_to_json(trained))))
     assert again.spot(rec) == trained.spot(rec)
-    broken = dict(meta, decode={**meta["decode"], "extent_macro": 2.0})
-    with pytest.raises(MeflowError, match="extent_macro"):
+    broken = dict(meta, decode={**meta["decode"], "extent": 2.0})
+    with pytest.raises(MeflowError, match="extent"):
         spotter_from_state(arrays, broken)
     with pytest.raises(MeflowError, match="classifier"):
         spotter_from_state({k: v for k, v in arrays.items() if k != "coef"}, meta)
@@ -158,15 +157,10 @@ def test_features_labels_and_decoding_on_a_tiny_case() -> None:
     prob[:, 0] = 1
     prob[5:12] = [0, 0.9, 0.1, 0]  # a micro run
     prob[20:28] = [0.3, 0.2, 0.5, 0]  # a macro run (peak 0.7)
-    params = DecodeParams(smooth_micro=1, smooth_macro=1, detect_micro=0.8, detect_macro=0.8)
+    params = DecodeParams(smooth_frames=1, extent=0.5, detect_micro=0.8, detect_macro=0.8)
     assert decode(prob, params) == [(5, 11, "micro", 1.0, 5)]
-    params = DecodeParams(1, 1, detect_micro=0.8, detect_macro=0.6, pad_micro=1, pad_macro=1)
+    params = DecodeParams(smooth_frames=1, extent=0.5, detect_micro=0.8, detect_macro=0.6, pad=1)
     assert [d[:3] for d in decode(prob, params)] == [(4, 12, "micro"), (19, 28, "macro")]
-    # each type its own settings: the macro run read at extent 0.75 is missed, padded alone
-    params = DecodeParams(1, 1, 0.5, 0.75, 0.8, 0.6, pad_micro=0, pad_macro=2)
-    assert [d[:3] for d in decode(prob, params)] == [(5, 11, "micro")]
-    params = DecodeParams(1, 1, 0.9, 0.5, 0.8, 0.6, pad_micro=0, pad_macro=2)
-    assert [d[:3] for d in decode(prob, params)] == [(5, 11, "micro"), (18, 29, "macro")]
 
 
 def test_bad_input_is_refused_in_one_line(data) -> None:
@@ -176,8 +170,8 @@ def test_bad_input_is_refused_in_one_line(data) -> None:
         train_learned(recs[:4], micro_only, blinks)
     with pytest.raises(MeflowError, match="inner_folds"):
         train_learned(recs[:4], truth, blinks, inner_folds=1)
-    with pytest.raises(MeflowError, match="smooth_macro"):
-        DecodeParams(smooth_macro=4)
+    with pytest.raises(MeflowError, match="smooth_frames"):
+        DecodeParams(smooth_frames=4)
     with pytest.raises(MeflowError, match="region vectors"):
         frame_features(np.zeros((5, 40, 2)), np.ones(5, bool), 30.0)
     for exc in (MeflowError,):

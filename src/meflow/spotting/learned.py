@@ -12,13 +12,12 @@ Method (docs/spotting.md):
    is learned as "not an expression"; head motion is simply never labelled an expression.
 3. Decoding (``learned_decode``): the smoothed P(micro) + P(macro) curve; each run above an
    extent threshold is a candidate interval, typed by its summed micro vs macro probability,
-   kept when its peak reaches the type's detection threshold; smoothing, extent and padding
-   are each type's own.
-4. The decoding thresholds (smoothing, extent, padding, detection, per type) are chosen on the
+   kept when its peak reaches the type's detection threshold.
+4. The decoding thresholds (smoothing, extent, padding, detection per type) are chosen on the
    TRAINING subjects only: the training subjects are split into ``inner_folds`` groups; each
-   group's recordings are scored by a classifier fitted on the other groups; for each type the
-   setting with the best pooled F1 of that type on these out-of-fold scores is kept, and the
-   penalty C with the best overall F1; the final classifier is then fitted on every training
+   group's recordings are scored by a classifier fitted on the other groups; the setting with
+   the best pooled F1 on these out-of-fold scores (detection per type on that type's F1, the
+   rest on the overall F1) is kept; the final classifier is then fitted on every training
    recording. With fewer than two training subjects the defaults of ``DecodeParams`` are used.
 
 The spotter keeps the classifier as arrays (``learned_linear``), so that ``state()`` is plain
@@ -37,7 +36,7 @@ import numpy as np
 
 from meflow.errors import MeflowError
 from meflow.spotting.baseline import RecordingFlow
-from meflow.spotting.learned_decode import TYPES, DecodeParams, candidates, decode
+from meflow.spotting.learned_decode import DecodeParams, candidates, decode
 from meflow.spotting.learned_features import SCALES_S, feature_names, frame_features, frame_labels
 from meflow.spotting.learned_linear import check_linear, fit_linear, predict_proba
 from meflow.spotting.model import SPOTTER_VERSION, Blinks, Spotter, register
@@ -165,25 +164,29 @@ def _to_intervals(
 def choose_decode(
     recordings: Sequence[RecordingFlow], probs: Sequence[np.ndarray], truth: Sequence[Interval]
 ) -> tuple[DecodeParams, dict[str, float]]:
-    """The decoding with the best pooled F1 on these (out-of-fold) probabilities, each type's
-    smoothing, extent, padding and detection chosen on that type's F1; and its F1 (micro,
-    macro, overall)."""
-    chosen: dict[str, tuple[float, tuple[int, float, int, float], list[Interval]]] = {}
-    for kind, name in TYPES:
-        for smooth, extent, pad in itertools.product(SMOOTH_GRID, EXTENT_GRID, PAD_GRID):
-            cands = []
-            for r, p in zip(recordings, probs, strict=True):
-                runs = candidates(p, smooth, extent, pad)
-                cands += _to_intervals(r, [c for c in runs if c[2] == kind])
+    """The decoding setting with the best pooled F1 on these (out-of-fold) probabilities, and
+    its F1 (micro, macro, overall)."""
+    best: tuple[float, DecodeParams, dict[str, float]] | None = None
+    for smooth, extent, pad in itertools.product(SMOOTH_GRID, EXTENT_GRID, PAD_GRID):
+        base = DecodeParams(smooth_frames=smooth, extent=extent, pad=pad)
+        cands = [
+            _to_intervals(r, candidates(p, base)) for r, p in zip(recordings, probs, strict=True)
+        ]
+        detect = {}
+        for kind in ("micro", "macro"):
+            f1s = []
             for d in DETECT_GRID:
-                pred = [iv for iv in cands if (iv.score or 0.0) >= d]
-                f1 = float(score_spotting(pred, truth)[name].f1)
-                if name not in chosen or f1 > chosen[name][0]:
-                    chosen[name] = (f1, (smooth, extent, pad, d), pred)
-    (sm, em, pm, dm), (sM, eM, pM, dM) = chosen["micro"][1], chosen["macro"][1]
-    params = DecodeParams(sm, sM, em, eM, dm, dM, pm, pM)
-    s = score_spotting(chosen["micro"][2] + chosen["macro"][2], truth)
-    return params, {k: float(s[k].f1) for k in ("micro", "macro", "overall")}
+                pred = [iv for c in cands for iv in c if iv.type == kind and (iv.score or 0.0) >= d]
+                f1s.append(score_spotting(pred, truth)[kind].f1)
+            detect[kind] = DETECT_GRID[int(np.argmax(f1s))]
+        pred = [iv for c in cands for iv in c if (iv.score or 0.0) >= detect[iv.type]]
+        s = score_spotting(pred, truth)
+        f1 = {k: float(s[k].f1) for k in ("micro", "macro", "overall")}
+        if best is None or f1["overall"] > best[0]:
+            params = DecodeParams(smooth, extent, detect["micro"], detect["macro"], pad)
+            best = (f1["overall"], params, f1)
+    assert best is not None
+    return best[1], best[2]
 
 
 def _subject_groups(

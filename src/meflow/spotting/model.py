@@ -25,7 +25,7 @@ from meflow.errors import MeflowError
 from meflow.spotting.baseline import BaselineParams, RecordingFlow, spot_baseline
 from meflow.spotting.scoring import Interval
 
-SPOTTER_VERSION = 2  # 2: the learned spotter decodes each type with its own settings
+SPOTTER_VERSION = 1
 
 # (recording name, onset, offset) of each annotated blink, numbered as the intervals are
 Blinks = Mapping[str, Sequence[tuple[int, int]]]
