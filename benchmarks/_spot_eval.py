@@ -1,5 +1,10 @@
 """What benchmarks/spot.py scores with: the annotation, a spotter's leave-one-subject-out run,
-chance beside it, blinks, and the tables (pooled counts, paired intervals over subjects)."""
+chance beside it, blinks, and the tables (pooled counts, paired intervals over subjects).
+
+Chance, the per-recording counts, the pooled F1 and the blink test are the package's own
+(``meflow.spotting.evaluate_refs``, what ``meflow spot`` reports with); this module only lays
+them out as the benchmark's tables (each spotter beside its own chance) and adds the share of
+false intervals holding a blink."""
 
 from __future__ import annotations
 
@@ -11,8 +16,15 @@ import numpy as np
 
 from meflow.evaluation.bootstrap import paired_bootstrap_diff
 from meflow.spotting.baseline import RecordingFlow
-from meflow.spotting.references import chance_intervals, chance_reference
-from meflow.spotting.scoring import Interval, per_recording_counts, score_spotting
+from meflow.spotting.evaluate_refs import (
+    ChanceTally,
+    _rows,
+    blink_share,
+    chance_fold,
+    on_blink,  # noqa: F401 (the benchmark's tests call it here)
+    pooled_f1,
+)
+from meflow.spotting.scoring import Interval, score_spotting
 
 KINDS = ("micro", "macro", "overall")
 COLUMNS = ["spotter", "type", "TP", "spotted", "annotated", "P", "R", "F1", "F1 - chance [95% CI]"]
@@ -33,18 +45,13 @@ class Evaluation:
     """What a spotter's leave-one-subject-out run gives (pooled over every held-out recording)."""
 
     predictions: list[Interval]
-    chance_tp: dict[tuple[str, str], float]  # expected TP of chance per (recording, type)
+    # chance beside this spotter's counts: expected TP per (recording, type), blink touches
+    chance: ChanceTally = field(default_factory=ChanceTally)
     folds: list[list[str]] = field(default_factory=list)
-    chance_blink_touch: float = 0.0
     seconds: dict[str, float] = field(default_factory=dict)
     # the best F1 of any grid setting scored on every recording (chosen on the test subjects:
     # what the grid could reach at best, not a result)
     ceiling: dict[str, float] = field(default_factory=dict)
-
-
-def on_blink(iv: Interval, blinks: Mapping[str, Sequence[tuple[int, int]]]) -> bool:
-    """Whether a spotted interval shares at least one frame with an annotated blink."""
-    return any(lo <= iv.offset and iv.onset <= hi for lo, hi in blinks.get(iv.recording, ()))
 
 
 def holds_blink(iv: Interval, blinks: Mapping[str, Sequence[tuple[int, int]]]) -> bool:
@@ -57,26 +64,21 @@ def holds_blink(iv: Interval, blinks: Mapping[str, Sequence[tuple[int, int]]]) -
 
 def add_chance(
     ev: Evaluation,
-    found: Sequence[Interval],
-    rec: RecordingFlow,
+    found: dict[str, list[Interval]],
+    tests: Sequence[RecordingFlow],
     truth: Truth,
     lengths: dict[str, list[int]],
     opts: argparse.Namespace,
     seed: int,
-    rng: np.random.Generator,
-) -> list[bool]:
-    """Chance beside ``found`` in one held-out recording: its expected TP per type into
-    ``ev.chance_tp``; gives whether each of a few chance draws' intervals touches a blink."""
-    gts = [g for g in truth.expressions if g.recording == rec.name]
-    span = {rec.name: (rec.number(0), rec.number(rec.frames - 1))}
-    ref = chance_reference(found, gts, lengths, span, opts.chance_draws, seed)
-    for kind in ("micro", "macro"):
-        ev.chance_tp[(rec.name, kind)] = ref.mean[kind]["tp"]
-    touch: list[bool] = []
-    for _ in range(opts.chance_draws // 10 or 1):  # chance's own rate of touching blinks
-        drawn = chance_intervals(found, lengths, span, rng)
-        touch += [on_blink(iv, truth.blinks) for iv in drawn]
-    return touch
+) -> None:
+    """Chance beside ``found`` (held-out recording -> spotted intervals) in one fold's held-out
+    recordings, as ``meflow spot`` draws it: its expected TP per type and its blink touches into
+    ``ev.chance``."""
+    truth_of: dict[str, list[Interval]] = {r.name: [] for r in tests}
+    for g in truth.expressions:
+        if g.recording in truth_of:
+            truth_of[g.recording].append(g)
+    chance_fold(ev.chance, found, tests, truth_of, lengths, truth.blinks, opts.chance_draws, seed)
 
 
 def blink_shares(ev: Evaluation, truth: Truth) -> dict[str, float]:
@@ -86,10 +88,10 @@ def blink_shares(ev: Evaluation, truth: Truth) -> dict[str, float]:
     n = max(len(preds), 1)
     false = [iv for i, iv in enumerate(preds) if i not in matched]
     return {
-        "touch": sum(on_blink(iv, truth.blinks) for iv in preds) / n,
+        "touch": blink_share(preds, truth.blinks),
         "false_holding": sum(holds_blink(iv, truth.blinks) for iv in false) / n,
         "of_false": sum(holds_blink(iv, truth.blinks) for iv in false) / max(len(false), 1),
-        "chance_touch": ev.chance_blink_touch,
+        "chance_touch": float(np.mean(ev.chance.touches)) if ev.chance.touches else 0.0,
     }
 
 
@@ -98,26 +100,10 @@ def recording_counts(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(annotated, [TP, spotted] of the spotter, [expected TP, spotted] of its chance), one row
     per recording in ``sorted(truth.subject_of)``."""
-    counts = per_recording_counts(ev.predictions, truth.expressions)
     names = sorted(truth.subject_of)
-    types = ("micro", "macro") if kind == "overall" else (kind,)
-    n_gt = np.zeros(len(names))
-    found, chance = np.zeros((len(names), 2)), np.zeros((len(names), 2))
-    for i, name in enumerate(names):
-        for t in types:
-            c = counts.get((name, t))
-            if c is not None:
-                n_gt[i] += c.n_gt
-                found[i] += (c.tp, c.n_pred)
-                chance[i] += (ev.chance_tp.get((name, t), 0.0), c.n_pred)
+    n_gt, found = _rows(ev.predictions, truth.expressions, names, kind)
+    _, chance = _rows(ev.predictions, truth.expressions, names, kind, ev.chance.tp)
     return n_gt, found, chance
-
-
-def pooled_f1(n_gt: np.ndarray, tp_pred: np.ndarray) -> float:
-    """2 TP / (spotted + annotated) of pooled counts (NaN when nothing is annotated)."""
-    if n_gt.sum() == 0:
-        return float("nan")
-    return float(2 * tp_pred[:, 0].sum() / (tp_pred[:, 1].sum() + n_gt.sum()))
 
 
 def _diff(

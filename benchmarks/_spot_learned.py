@@ -7,8 +7,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict
 
-import numpy as np
-
 from _spot_eval import KINDS, Evaluation, Truth, add_chance
 from meflow.spotting.baseline import RecordingFlow
 from meflow.spotting.learned import LearnedSpotter
@@ -34,9 +32,7 @@ def evaluate_learned(
     """Leave-one-subject-out of the learned spotter: each fold trains on the other subjects'
     recordings, ground truth and blinks only (its decoding chosen on inner folds of those
     subjects), then spots the held-out subject's recordings; chance beside its counts."""
-    ev = Evaluation([], {})
-    rng = np.random.default_rng([opts.seed, 8])
-    touch: list[bool] = []
+    ev = Evaluation([])
     fit_s = spot_s = 0.0
     for si, subject in enumerate(sorted(set(truth.subject_of.values()))):
         test = [r for r in recordings if truth.subject_of[r.name] == subject]
@@ -50,14 +46,13 @@ def evaluate_learned(
                                 inner_folds=opts.inner_folds)  # fmt: skip
         fit = time.perf_counter() - t0
         fit_s += fit
-        fold: list[Interval] = []
-        for ri, rec in enumerate(test):
+        found: dict[str, list[Interval]] = {}
+        for rec in test:
             t1 = time.perf_counter()
-            found = spotter.spot(rec)
+            found[rec.name] = spotter.spot(rec)
             spot_s += time.perf_counter() - t1
-            touch += add_chance(ev, found, rec, truth, interval_lengths(gts), opts,
-                                1000 * si + ri, rng)  # fmt: skip
-            fold += found
+        add_chance(ev, found, test, truth, interval_lengths(gts), opts, opts.seed + 1000 * si)
+        fold = [iv for rec in test for iv in found[rec.name]]
         ev.predictions += fold
         s = score_spotting(
             fold, [g for g in truth.expressions if truth.subject_of[g.recording] == subject]
@@ -69,7 +64,6 @@ def evaluate_learned(
                          f"{s.overall.tp} / {s.overall.n_pred} / {s.overall.n_gt}",
                          "/".join(f"{s[k].f1:.2f}" for k in KINDS), f"{fit:.0f}"])  # fmt: skip
         print(" | ".join(ev.folds[-1]), flush=True)
-    ev.chance_blink_touch = float(np.mean(touch)) if touch else 0.0
     frames = sum(r.frames for r in recordings)
     ev.seconds = {"fit": fit_s, "spot": spot_s,
                   "spot_x_realtime": frames / recordings[0].fps / spot_s}  # fmt: skip

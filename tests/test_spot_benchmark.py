@@ -119,7 +119,7 @@ def test_blink_shares_count_touching_and_half_held_blinks() -> None:
         False,
     ]
     truth = spot.Truth([Interval("x", 20, 40, "micro")], blinks, {"x": "s"})
-    ev = spot.Evaluation([away, holding, touching], {})  # 'away' matches the ground truth
+    ev = spot.Evaluation([away, holding, touching])  # 'away' matches the ground truth
     shares = spot_eval.blink_shares(ev, truth)
     assert shares["touch"] == pytest.approx(2 / 3)
     assert shares["false_holding"] == pytest.approx(1 / 3)
