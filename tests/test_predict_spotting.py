@@ -263,7 +263,9 @@ def _long_recording(root: Path, expressions: bool) -> tuple[Path, Path]:
 # The learned spotter meflow demo trains (runs/demo/spot/spotter.json of `meflow demo`: 5
 # synthetic subjects of other faces' recordings than these, one 30 s recording each), kept as a
 # file so these tests need no long extraction; a new SPOTTER_VERSION makes its load fail here,
-# and `meflow demo` remakes it.
+# and `meflow demo --out RUN` remakes it (RUN/spot/spotter.json; from a finished demo's RUN
+# alone: `meflow spot --dataset casme3 --root RUN/long --features RUN/spot/features --out NEW
+# --no-recognition --no-figures`, then NEW/spotter.json).
 LEARNED_SPOTTER = Path(__file__).parent / "spotting" / "data" / "learned_spotter.json"
 
 
