@@ -212,11 +212,31 @@ def tables(
     }
 
 
+def target_figures(res: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """The issue's target on each nested row's unrounded figures: {nested-CRIT.auc4, .uf1_4,
+    .target ('met' or 'missed'), .auc_ci, .uf1_ci (where bootstrapped)}; printed too."""
+    out = {}
+    for crit in CRITERIA:
+        m, key = res[f"nested-{crit}"], f"nested-{crit}"
+        out[f"{key}.auc4"], out[f"{key}.uf1_4"] = f"{m['micro_roc_auc']:.4f}", f"{m['uf1']:.4f}"
+        met = m["micro_roc_auc"] >= TARGET[0] and m["uf1"] >= TARGET[1]
+        out[f"{key}.target"] = "met" if met else "missed"
+        for name, ci in (("auc_ci", m.get("micro_roc_auc_ci")), ("uf1_ci", m.get("uf1_ci"))):
+            out[f"{key}.{name}"] = f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "-"
+        print(
+            f"nested by {crit}: micro AUC {out[f'{key}.auc4']} {out[f'{key}.auc_ci']}, "
+            f"UF1 {out[f'{key}.uf1_4']} {out[f'{key}.uf1_ci']}: target {out[f'{key}.target']}"
+        )
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Score the rows and the nested choice, print them and write onset_apex.json."""
     from threadpoolctl import threadpool_limits
 
     from meflow.cells import evaluate_predictions
+    from meflow.evaluation.bootstrap import bootstrap_ci
+    from meflow.evaluation.metrics import uf1
     from meflow.evaluation.references import prior_probabilities
     from meflow.features.featureset import load_features, read_manifest
     from meflow.features.inputs import build_input
@@ -257,6 +277,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         chosen = {}
         for crit, (p_nested, who) in nested(choices, y, groups, cfg.train, nc).items():
             res[f"nested-{crit}"], chosen[crit] = metrics(p_nested), who
+            if args.bootstrap:  # the target's other figure, with its interval too
+                ci = bootstrap_ci(y, p_nested, groups, uf1, args.bootstrap, cfg.train.seed)
+                res[f"nested-{crit}"]["uf1_ci"] = [ci.low, ci.high]
     res["prior"] = metrics(prior_probabilities(y, leave_one_subject_out(groups), nc))
     tabs = tables(res, grid, base, chosen)
     for key, t in tabs.items():
@@ -268,14 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, key in named.items():
         figures[f"{name}.auc"] = f"{res[key]['micro_roc_auc']:.3f}"
         figures[f"{name}.uf1"] = f"{res[key]['uf1']:.3f}"
-    for crit in CRITERIA:  # the issue's target, on the unrounded figures
-        m = res[f"nested-{crit}"]
-        figures[f"nested-{crit}.auc4"] = f"{m['micro_roc_auc']:.4f}"
-        figures[f"nested-{crit}.uf1_4"] = f"{m['uf1']:.4f}"
-        met = m["micro_roc_auc"] >= TARGET[0] and m["uf1"] >= TARGET[1]
-        figures[f"nested-{crit}.target"] = "met" if met else "missed"
-        print(f"nested by {crit}: micro AUC {m['micro_roc_auc']:.4f}, UF1 {m['uf1']:.4f}: "
-              f"target {figures[f'nested-{crit}.target']}")  # fmt: skip
+    figures |= target_figures(res)
     extra = {"chosen": chosen, "metrics": res, "averages": ks, "cs": cs, "nested": nested_ks}
     write_results(
         "onset_apex", tables=tabs, figures=figures, extra=extra, out_dir=args.out,
