@@ -154,3 +154,22 @@ def test_labelled_pairs_give_the_statistics_of_a_run_on_the_same_frames() -> Non
         spread = np.nanmax(np.abs(d["parts"] - d["vector"][:, None]), axis=(1, 2))
         assert np.nanmedian(spread) < 0.25 * np.nanmedian(np.hypot(*d["vector"].T))
         assert np.nanmedian(d["strain"]) < 0.1
+
+
+@pytest.mark.parametrize("corner", [(20, 30), (0, 0)])  # inside the crop, at its edge
+def test_descriptors_of_a_pair_are_those_of_the_whole_field(corner: tuple[int, int]) -> None:
+    from meflow.features.expression_flow import descriptors
+    from meflow.features.pair import PairFeatures
+    from meflow.features.pooling import AVERAGES, pool_stats
+
+    rng = np.random.default_rng(0)
+    flow = rng.normal(size=(64, 64, 2)).astype(np.float32)
+    labels = np.zeros((64, 64), np.uint8)
+    y, x = corner
+    labels[y : y + 20, x : x + 25] = rng.integers(0, 43, (20, 25))
+    stats = pool_stats(flow, labels.astype(np.intp), 42, AVERAGES["circular"])
+    pair = PairFeatures(stats.magnitude, stats.angle, labels, flow, labels, stats)
+    d = descriptors(pair)  # computed around the regions only
+    np.testing.assert_array_equal(d["parts"], region_parts(flow, labels, face_axes(labels)))
+    np.testing.assert_array_equal(d["strain"], region_strain(flow, labels))
+    np.testing.assert_array_equal(d["vector"], stats.vector)

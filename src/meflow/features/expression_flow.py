@@ -123,8 +123,21 @@ def descriptors(pair: PairFeatures | None) -> dict[str, np.ndarray]:
             "parts": np.full((N_REGIONS, PARTS, 2), np.nan, np.float32),
             "strain": np.full(N_REGIONS, np.nan, np.float32),
         }
+    flow, labels = _around_regions(pair.flow, pair.labels)
     return {
         "vector": pair.stats.vector.astype(np.float32),
-        "parts": region_parts(pair.flow, pair.labels, face_axes(pair.labels)),
-        "strain": region_strain(pair.flow, pair.labels),
+        "parts": region_parts(flow, labels, face_axes(labels)),
+        "strain": region_strain(flow, labels),
     }
+
+
+def _around_regions(flow: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The flow and labels inside the regions' bounding box and one pixel around it: the same
+    descriptors (the strain's central differences at a region's edge reach one pixel out)
+    for about a third of the crop's pixels."""
+    rows, cols = np.flatnonzero(labels.any(axis=1)), np.flatnonzero(labels.any(axis=0))
+    if not rows.size:
+        return flow, labels
+    y0, y1 = max(int(rows[0]) - 1, 0), int(rows[-1]) + 2
+    x0, x1 = max(int(cols[0]) - 1, 0), int(cols[-1]) + 2
+    return flow[y0:y1, x0:x1], labels[y0:y1, x0:x1]
