@@ -33,3 +33,15 @@ def test_the_nested_choice_picks_the_informative_input_for_every_person() -> Non
     tabs = onset_apex.tables(res, [bad, good], bad, {c: w for c, (_, w) in out.items()})
     assert [r[1:] for r in tabs["chosen"]["rows"]] == [[good.key, str(subjects)]] * 2
     assert tabs["rows"]["rows"][-1][0] == "class prior"
+
+
+def test_the_target_is_read_on_the_unrounded_figures() -> None:
+    def row(auc: float, uf1: float) -> dict[str, object]:
+        return {"micro_roc_auc": auc, "uf1": uf1, "micro_roc_auc_ci": [0.9, 0.99]}
+
+    # 0.9795 prints as 0.980 but misses 0.98; UF1 exactly 0.85 meets it
+    res = {"nested-auc": row(0.9795, 0.86), "nested-auc+uf1": row(0.98, 0.85)}
+    out = onset_apex.target_figures(res)
+    assert out["nested-auc.target"] == "missed" and out["nested-auc.auc4"] == "0.9795"
+    assert out["nested-auc+uf1.target"] == "met"
+    assert out["nested-auc.auc_ci"] == "[0.900, 0.990]" and out["nested-auc.uf1_ci"] == "-"

@@ -153,6 +153,9 @@ INPUT_NAMES = (
     "vector-bins+onset-apex",
     "onset-apex-offset",
     "onset-apex-offset-bilateral",
+    "onset-apex-offset-parts",
+    "onset-apex-offset-parts-bilateral",
+    "onset-apex-offset-strain",
 )
 # inputs that read the labelled onset-to-apex flow: a row on one runs only where the samples
 # carry it (experiments.reproduce leaves it out with a note otherwise)
@@ -161,6 +164,9 @@ ONSET_APEX_INPUTS = (
     "vector-bins+onset-apex",
     "onset-apex-offset",
     "onset-apex-offset-bilateral",
+    "onset-apex-offset-parts",
+    "onset-apex-offset-parts-bilateral",
+    "onset-apex-offset-strain",
 )
 BASELINES = {  # name: (classifier, input), the references run beside every grid row
     "logreg-pseudo": ("logreg", "pseudo-discrete"),

@@ -3,7 +3,6 @@ their frame averaging, and the onset-apex-offset input."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,6 +12,8 @@ import pytest
 from meflow.datasets.base import Sample
 from meflow.errors import MeflowError
 from meflow.features.inputs import build_input
+from meflow.features.pair import PairFeatures
+from meflow.features.pooling import AVERAGES, pool_stats
 from meflow.features.sample import expression_flows, labelled_frames
 
 
@@ -21,22 +22,34 @@ def _sample(onset: int = 10, apex: int = 14, offset: int = 20, **kw: object) -> 
 
 
 class _Extractor:
-    """Stands in for SequenceExtractor: a pair's 'flow' in every region is the second frame's
-    mean grey minus the first's, so a test reads which (averaged) frames were paired."""
+    """Stands in for SequenceExtractor (with ``_pairs`` for features.sample.labelled_pairs): a
+    pair's flow at every pixel of every region is the second frame's mean grey minus the
+    first's, so a test reads which (averaged) frames were paired."""
 
     def __init__(self, k: int, face: bool = True) -> None:
         self.cfg = SimpleNamespace(features=SimpleNamespace(onset_apex_average=k))
         self.face = face
         self.runs: list[int] = []
 
-    def run(self, frames: Callable[[], list[np.ndarray]], name: str = "") -> SimpleNamespace:
-        imgs = [f.astype(np.float64).mean() for f in frames()]
+    def pairs(self, frames: list[np.ndarray]) -> list[PairFeatures | None]:
+        imgs = [f.astype(np.float64).mean() for f in frames]
         self.runs.append(len(imgs))
         if not self.face:
-            raise MeflowError("no face")
-        d = np.diff(imgs)
-        vector = np.repeat(d[:, None, None], 42, axis=1).repeat(2, axis=2).astype(np.float32)
-        return SimpleNamespace(valid=np.ones(len(d), bool), vector=vector)
+            return [None] * (len(imgs) - 1)
+        labels = np.repeat(np.arange(1, 43, dtype=np.uint8), 2)[None].repeat(4, axis=0)
+        out: list[PairFeatures | None] = []
+        for d in np.diff(imgs):
+            flow = np.full((*labels.shape, 2), d, np.float32)
+            stats = pool_stats(flow, labels.astype(np.intp), 42, AVERAGES["circular"])
+            out.append(PairFeatures(stats.magnitude, stats.angle, labels, flow, labels, stats))
+        return out
+
+
+@pytest.fixture(autouse=True)
+def _fake_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    import meflow.features.sample as sample_module
+
+    monkeypatch.setattr(sample_module, "labelled_pairs", lambda ex, frames: ex.pairs(frames))
 
 
 def _frames(n: int = 40) -> dict[int, np.ndarray | None]:
@@ -59,6 +72,9 @@ def test_flows_pair_the_averaged_onset_apex_and_offset_frames() -> None:
     assert processed == 3
     assert np.allclose(out["onset_apex"], 14 - 10) and np.allclose(out["apex_offset"], 20 - 14)
     assert out["onset_apex_valid"].tolist() == out["apex_offset_valid"].tolist() == [True]
+    # a uniform flow: every part of a region moved as the region, nothing stretched
+    assert out["onset_apex_parts"].shape == (42, 4, 2) and np.allclose(out["onset_apex_parts"], 4)
+    assert out["apex_offset_strain"].shape == (42,) and not out["apex_offset_strain"].any()
     images[9] = None  # an unreadable neighbour is left out of the mean
     out, _ = expression_flows(_Extractor(2), _sample(), images)
     # onset mean(10, 8) = 9, apex mean(12..16) = 14, offset mean(20..22) = 21
@@ -78,6 +94,7 @@ def test_flows_without_a_pair_are_nan_and_invalid() -> None:
     assert out["onset_apex_valid"][0] and not out["apex_offset_valid"][0]
     out, _ = expression_flows(_Extractor(1, face=False), _sample(), _frames())
     assert not out["onset_apex_valid"][0] and not out["apex_offset_valid"][0]
+    assert np.isnan(out["onset_apex_parts"]).all() and np.isnan(out["apex_offset_strain"]).all()
 
 
 def test_onset_apex_offset_input_averages_the_two_sides() -> None:

@@ -122,6 +122,15 @@ def test_dataset_extraction_writes_a_cache_and_a_rerun_skips_it(
     assert repeated.sum() == 96 - 69 and arrays["valid"][repeated].all()
     assert (arrays["vector"][repeated] == 0).all() and np.isnan(arrays["angle"][repeated]).all()
     assert arrays["onset_apex"].shape == (42, 2) and arrays["onset_apex_valid"].shape == (1,)
+    assert arrays["onset_apex_parts"].shape == (42, 4, 2) and arrays[
+        "apex_offset_strain"
+    ].shape == (42,)
+    from meflow.features.featureset import DESCRIPTORS, load_features
+    from meflow.features.inputs import build_input
+
+    batch = load_features(cache, 0.0).batch()
+    assert all(batch[k].shape[0] == 6 for k in DESCRIPTORS)  # the descriptors reach a batch
+    assert build_input("onset-apex-offset-parts", batch).shape == (6, 42, 4, 2)
     from meflow.features.windows import place_window
 
     for f in files:  # every centred window is the window extracted without a margin

@@ -22,6 +22,9 @@ from meflow.features.cache import load_npz
 # (regions x pairs) have the pairs last
 SERIES = ("angle", "magnitude", "vector", "main", "valid")
 IMAGES = ("pseudo_discrete", "pseudo_continuous")
+# the descriptors of the labelled frames' flows beyond the region means (features.sample
+# expression_flows): kept where every sample of a cache has them (caches made before lack them)
+DESCRIPTORS = ("onset_apex_parts", "onset_apex_strain", "apex_offset_parts", "apex_offset_strain")
 
 
 def window_of(per_pair: np.ndarray, meta: dict[str, Any]) -> np.ndarray:
@@ -69,6 +72,8 @@ class FeatureSet:
     # False for a cache made before it was extracted)
     apex_offset: np.ndarray = field(default_factory=lambda: np.zeros((0, 42, 2), np.float32))
     apex_offset_valid: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    # DESCRIPTORS by name, (N, ...) float32 each, those every sample has
+    descriptors: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def span(self) -> int:
@@ -97,8 +102,9 @@ class FeatureSet:
         """The samples as a batch of windows for ``features.inputs.build_input``: each the W
         pairs from its centred window's first pair + ``shift`` (kept inside its span), with
         the onset-to-apex and apex-to-offset flows (``onset_apex``, ``apex_offset`` and their
-        ``_valid``)."""
+        ``_valid``) and their DESCRIPTORS where the cache has them."""
         return {
+            **self.descriptors,
             **{k: self._window(k, shift) for k in self.series},
             "onset_apex": self.onset_apex,
             "onset_apex_valid": self.onset_apex_valid,
@@ -130,6 +136,7 @@ class FeatureSet:
                 if len(self.apex_offset) == len(self.labels)
                 else (self.apex_offset, self.apex_offset_valid)
             ),
+            {k: v[idx] for k, v in self.descriptors.items()},
         )
 
 
@@ -177,6 +184,7 @@ def load_features(
     oa_valid: list[bool] = []
     ao: list[np.ndarray] = []
     ao_valid: list[bool] = []
+    desc: dict[str, list[np.ndarray]] = {k: [] for k in DESCRIPTORS}
     for f in sorted((cache / "samples").glob("*.npz")):
         arrays, meta = load_npz(f)
         sid = meta.get("sample_id", f.stem)
@@ -197,6 +205,8 @@ def load_features(
         oa_valid.append(bool(arrays.get("onset_apex_valid", np.zeros(1, bool))[0]))
         ao.append(arrays.get("apex_offset", np.zeros((N_REGIONS, 2), np.float32)))
         ao_valid.append(bool(arrays.get("apex_offset_valid", np.zeros(1, bool))[0]))
+        for k in [k for k in desc if k in arrays]:
+            desc[k].append(arrays[k])
         first.append(int(meta.get("window_index", 0)))
         labels.append(label)
         subjects.append(str(meta["subject"]))
@@ -220,4 +230,5 @@ def load_features(
         tuple(classes),
         np.stack(ao).astype(np.float32),
         np.array(ao_valid, dtype=bool),
+        {k: np.stack(v).astype(np.float32) for k, v in desc.items() if len(v) == len(ids)},
     )

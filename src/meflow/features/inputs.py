@@ -9,7 +9,10 @@ A *batch* is a dict of arrays for N windows of W frame pairs each, as the cache 
   labels give them (all valid pairs otherwise)
 - ``onset_apex``: (N, 42, 2) float32, each region's mean flow from the labelled onset frame to
   the labelled apex frame, and ``onset_apex_valid`` (N,) bool (a cache's samples only);
-  ``apex_offset``, ``apex_offset_valid``: the same from the apex to the offset frame
+  ``apex_offset``, ``apex_offset_valid``: the same from the apex to the offset frame;
+  ``onset_apex_parts``, ``apex_offset_parts`` (N, 42, 4, 2) float32: each region's mean flow
+  over four parts of it, ``onset_apex_strain``, ``apex_offset_strain`` (N, 42) float32: its
+  mean optical strain magnitude (``features.expression_flow``; caches made since)
 
 An input (registry ``INPUTS``, the setting ``train.input``) turns a batch into the array a
 classifier takes. Adding one means adding one entry.
@@ -170,6 +173,55 @@ def onset_apex_offset_bilateral(batch: Batch, cfg: Any) -> np.ndarray:
     return bilateral(onset_apex_offset(batch, cfg))
 
 
+def _both_sides(batch: Batch, suffix: str, sign: float, name: str) -> np.ndarray:
+    """(N, ...) float32: the mean of the onset-to-apex flow's descriptor ``onset_apex{suffix}``
+    and ``sign`` times the apex-to-offset flow's (-1: a displacement, seen reversed; +1: a
+    magnitude), either alone where the other flow is missing, zeros where both are.
+    MeflowError when the batch lacks them (a cache made before they were extracted)."""
+    keys = (f"onset_apex{suffix}", f"apex_offset{suffix}")
+    if any(k not in batch for k in keys) or "apex_offset_valid" not in batch:
+        raise MeflowError(
+            f"the model input {name} needs the {' and '.join(keys)} arrays of a feature "
+            "cache (re-extract the cache with this meflow)"
+        )
+    sides = []
+    for key, s in zip(keys, (1.0, sign), strict=True):
+        a = np.nan_to_num(np.asarray(batch[key], dtype=np.float32)) * np.float32(s)
+        ok = np.asarray(batch[key.replace(suffix, "_valid")], bool).reshape(len(a))
+        sides.append((a * ok.reshape(-1, *[1] * (a.ndim - 1)), ok))
+    count = np.maximum(sides[0][1].astype(np.float32) + sides[1][1], 1.0)
+    both = (sides[0][0] + sides[1][0]) / count.reshape(-1, *[1] * (sides[0][0].ndim - 1))
+    return np.ascontiguousarray(both, dtype=np.float32)
+
+
+def onset_apex_offset_parts(batch: Batch, cfg: Any) -> np.ndarray:
+    """(N, 42, 4, 2) float32: ``onset_apex_offset`` over four parts of each region (around its
+    centroid along the face's axes: ``features.expression_flow.region_parts``), the two sides
+    averaged: where in a region the skin moved, not only how far on average."""
+    return _both_sides(batch, "_parts", -1.0, "onset-apex-offset-parts")
+
+
+def onset_apex_offset_strain(batch: Batch, cfg: Any) -> np.ndarray:
+    """(N, 42, 3) float32: ``onset_apex_offset`` with each region's mean optical strain
+    magnitude beside it (the two sides averaged; ``features.expression_flow.region_strain``):
+    how much the skin stretched, which a region's mean flow does not show."""
+    strain = _both_sides(batch, "_strain", 1.0, "onset-apex-offset-strain")
+    return np.concatenate([onset_apex_offset(batch, cfg), strain[..., None]], axis=2)
+
+
+def onset_apex_offset_parts_bilateral(batch: Batch, cfg: Any) -> np.ndarray:
+    """(N, P, 4, 2) float32: ``onset_apex_offset_parts`` with both sides of the face averaged
+    as ``bilateral`` does; a mirrored region's parts swap along the face's x axis (part j
+    <-> j ^ 2) as its dx is negated."""
+    from meflow.face.regions import REGIONS, mirror_region
+
+    parts = onset_apex_offset_parts(batch, cfg)
+    keep = [r.id - 1 for r in REGIONS if r.side in ("R", "C")]
+    other = [mirror_region(i + 1) - 1 for i in keep]
+    mirrored = parts[:, other][:, :, [2, 3, 0, 1]] * np.array([-1.0, 1.0], np.float32)
+    return np.ascontiguousarray((parts[:, keep] + mirrored) / 2, dtype=np.float32)
+
+
 def onset_apex_note(batch: Batch) -> str | None:
     """Why a row on the onset-to-apex flow cannot run on ``batch`` (None when it can: at least
     half of the samples carry a valid one)."""
@@ -194,6 +246,9 @@ INPUTS: dict[str, InputFn] = {
     "vector-bins+onset-apex": vector_bins_onset_apex,
     "onset-apex-offset": onset_apex_offset,
     "onset-apex-offset-bilateral": onset_apex_offset_bilateral,
+    "onset-apex-offset-parts": onset_apex_offset_parts,
+    "onset-apex-offset-parts-bilateral": onset_apex_offset_parts_bilateral,
+    "onset-apex-offset-strain": onset_apex_offset_strain,
 }
 PSEUDO_INPUTS = ("pseudo-discrete", "pseudo-continuous")
 

@@ -23,7 +23,8 @@ import numpy as np
 from meflow.config import ExtractConfig, from_dict
 from meflow.datasets.base import EMOTIONS, Sample
 from meflow.errors import MeflowError
-from meflow.face.regions import N_REGIONS
+from meflow.features.expression_flow import descriptors, labelled_pairs
+from meflow.features.pair import PairFeatures
 from meflow.features.sequence import SequenceExtractor, SequenceFeatures, on_span
 from meflow.features.windows import anchor_frame, pseudo_images, span_frames
 from meflow.io import read_image
@@ -203,17 +204,19 @@ def _mean_frame(
 def expression_flows(
     extractor: SequenceExtractor, sample: Sample, images: dict[int, np.ndarray | None]
 ) -> tuple[dict[str, np.ndarray], int]:
-    """({onset_apex, onset_apex_valid, apex_offset, apex_offset_valid}, frames processed): each
-    region's mean flow (42, 2) float32 from the labelled onset frame to the apex frame and from
-    the apex frame to the offset frame (native frame numbers; head motion compensated as the
-    flow settings say), each labelled frame averaged with its neighbours as
-    ``features.onset_apex_average`` says (the noise of one frame drops, the expression's
-    displacement stays). NaN and False where there is no such flow: onset == apex (apex ==
-    offset), a labelled frame unreadable, or no face."""
+    """(arrays, frames processed): the flows from the labelled onset frame to the apex frame
+    (``onset_apex``) and from the apex frame to the offset frame (``apex_offset``), native
+    frame numbers, head motion compensated as the flow settings say, each labelled frame
+    averaged with its neighbours as ``features.onset_apex_average`` says (the noise of one
+    frame drops, the expression's displacement stays). Per flow NAME: NAME (42, 2) each
+    region's mean flow, NAME_parts (42, 4, 2) its mean over four parts of the region and
+    NAME_strain (42,) its mean optical strain magnitude (``features.expression_flow``), all
+    float32, and NAME_valid (1,) bool. NaN and False where there is no such flow: onset ==
+    apex (apex == offset), a labelled frame unreadable, or no face."""
     k = extractor.cfg.features.onset_apex_average
-    none = np.full((N_REGIONS, 2), np.nan, np.float32)
-    out = {"onset_apex": none, "onset_apex_valid": np.zeros(1, bool)}
-    out |= {"apex_offset": none.copy(), "apex_offset_valid": np.zeros(1, bool)}
+    out: dict[str, np.ndarray] = {}
+    for name in FLOWS:
+        out |= {f"{name}{key}": a for key, a in _flow_arrays(None).items()}
     means = [_mean_frame(sample, images, numbers) for numbers in labelled_frames(sample, k)]
     # the flows to compute: (first, second, name) where the labelled frames differ
     wanted = [
@@ -227,16 +230,27 @@ def expression_flows(
     if not wanted:
         return out, 0
     seq = sorted({i for a, b, _ in wanted for i in (a, b)})  # consecutive pairs of seq
-    try:
-        feats = extractor.run(lambda: [means[i] for i in seq], name=f"{sample.sample_id} apex")
-    except MeflowError:  # no face in any frame
-        return out, len(seq)
+    pairs = labelled_pairs(extractor, [m for i in seq if (m := means[i]) is not None])
     for a, _, name in wanted:
-        p = seq.index(a)
-        if bool(feats.valid[p]):
-            out[name] = feats.vector[p].astype(np.float32)
-            out[f"{name}_valid"] = np.ones(1, bool)
+        pair = pairs[seq.index(a)]
+        if pair is not None:
+            out |= {f"{name}{key}": v for key, v in _flow_arrays(pair).items()}
     return out, len(seq)
+
+
+FLOWS = ("onset_apex", "apex_offset")  # the flows between the labelled frames
+
+
+def _flow_arrays(pair: PairFeatures | None) -> dict[str, np.ndarray]:
+    """A flow's arrays by the suffix of their cache key ('' for the region means, _parts,
+    _strain, _valid); NaN and False without a pair."""
+    d = descriptors(pair)
+    return {
+        "": d["vector"],
+        "_parts": d["parts"],
+        "_strain": d["strain"],
+        "_valid": np.array([pair is not None]),
+    }
 
 
 def compute_sample(extractor: SequenceExtractor, sample: Sample) -> SampleOutput:
