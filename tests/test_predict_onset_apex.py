@@ -23,11 +23,12 @@ pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]
 def onset_apex_model(
     recommended: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
-    """A logistic regression on ``onset-apex-offset`` trained by `meflow train` on the small
+    """A logistic regression on ``onset-apex-offset-parts`` (the input docs/variants.md
+    recommends where the onset and apex are known) trained by `meflow train` on the small
     synthetic set's cache."""
     out = tmp_path_factory.mktemp("oa") / "oa.safetensors"
     cmd = ["train", "--cache", str(recommended["cache"]), "--out", str(out), "--quiet"]
-    assert main([*cmd, "--input", "onset-apex-offset"]) == 0
+    assert main([*cmd, "--input", "onset-apex-offset-parts"]) == 0
     return out
 
 
@@ -56,13 +57,14 @@ def test_a_spotted_micro_expression_is_classified_by_its_onset_apex_flows(
     assert sorted(int(p.stem) for p in clip.glob("*.jpg")) == list(range(70))
     spans = (("micro", on, ap, off), ("macro", 50, 55, 60), ("micro", 10, 10, 14))
     loaded = load_model(onset_apex_model)
-    assert loaded.input == "onset-apex-offset"
+    assert loaded.input == "onset-apex-offset-parts"
     result = predict_video(clip, loaded, tmp_path / "out", spotter=FixedSpotter(spans))
 
     # the spotted micro-expression at the labelled frames: the model's own answer on the flows
     # extraction stored for that labelled sample
     arrays, _ = load_npz(cache / "samples" / f"{row['sample_id']}.npz")
-    batch = {k: arrays[k][None] if arrays[k].ndim == 2 else arrays[k] for k in arrays}
+    batch = {k: v[None] for k, v in arrays.items() if k.startswith(("onset_apex", "apex_offset"))}
+    assert {"onset_apex_parts", "apex_offset_strain"} <= set(batch)
     assert bool(arrays["onset_apex_valid"][0]) and bool(arrays["apex_offset_valid"][0])
     own = predict_proba(loaded.model, build_input(loaded.input, batch, loaded.train))[0]
     intervals = result.intervals

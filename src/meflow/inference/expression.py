@@ -20,15 +20,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from meflow.config import ONSET_APEX_INPUTS
-from meflow.face.regions import N_REGIONS
 
 if TYPE_CHECKING:
     from meflow.datasets.base import Sample
     from meflow.features.video import VideoFeatures
     from meflow.inference.model import LoadedModel
     from meflow.spotting.scoring import Interval
-
-FLOW_KEYS = ("onset_apex", "onset_apex_valid", "apex_offset", "apex_offset_valid")
 
 
 def reads_expression_flows(loaded: LoadedModel) -> bool:
@@ -80,8 +77,9 @@ def source_frames(path: Path, fps: float | None, numbers: set[int]) -> dict[int,
 def expression_batch(
     loaded: LoadedModel, vf: VideoFeatures, intervals: Sequence[Interval], fps: float | None
 ) -> dict[str, np.ndarray]:
-    """{onset_apex (n, 42, 2), onset_apex_valid (n,), apex_offset, apex_offset_valid} of the
-    ``intervals`` of the video, as extraction computes them for a labelled sample."""
+    """The flows' arrays of the ``intervals`` of the video (onset_apex (n, 42, 2),
+    onset_apex_valid (n, 1), apex_offset, their _parts and _strain...), as extraction computes
+    them for a labelled sample, one row per interval."""
     from meflow.features.sample import expression_flows, labelled_frames
     from meflow.features.sequence import SequenceExtractor
 
@@ -91,12 +89,5 @@ def expression_batch(
     images = source_frames(vf.path, fps, numbers)
     extractor = SequenceExtractor(loaded.extract)
     rows = [expression_flows(extractor, s, images)[0] for s in samples]
-    out: dict[str, np.ndarray] = {}
-    for key in FLOW_KEYS:
-        if key.endswith("_valid"):
-            out[key] = np.array([bool(r[key][0]) for r in rows], dtype=bool)
-        else:
-            out[key] = np.zeros((len(rows), N_REGIONS, 2), np.float32)
-            for j, r in enumerate(rows):
-                out[key][j] = r[key]
-    return out
+    # every array a labelled sample's cache holds of these flows (means, parts, strain, valid)
+    return {key: np.stack([r[key] for r in rows]) for key in rows[0]} if rows else {}

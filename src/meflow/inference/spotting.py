@@ -98,7 +98,7 @@ def classify(
     frac = np.concatenate([p[1] for p in parts])
     ok = frac >= min_valid - 1e-12
     if flows:
-        ok &= flows["onset_apex_valid"]
+        ok &= flows["onset_apex_valid"].reshape(len(intervals))
     return probabilities(loaded, X, ok), ok
 
 
