@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from _long_recording import BLANK, CHUNK_SECONDS, bitwise_equal, make_recording
-from meflow.config import ExtractConfig
+from meflow.config import ExtractConfig, FaceConfig
 from meflow.errors import MeflowError
 from meflow.execution import LocalExecutor
 from meflow.features import chunked
@@ -31,14 +31,42 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return folder, target
 
 
-def test_the_recording_has_what_the_chunks_must_carry(recording: tuple[Path, Path]) -> None:
-    arrays, _ = load_npz(recording[1])
+EVERY_FRAME = ExtractConfig(face=FaceConfig(landmark_stride=1))
+
+
+@pytest.fixture(scope="module")
+def every_frame(recording: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The one-pass features file of the recording with landmarks on every frame."""
+    target, _ = extract_video(recording[0], tmp_path_factory.mktemp("every"), EVERY_FRAME)
+    return target
+
+
+def test_the_recording_has_what_the_chunks_must_carry(
+    recording: tuple[Path, Path], every_frame: Path
+) -> None:
+    arrays, _ = load_npz(every_frame)
     fv = arrays["frame_valid"]
     assert fv.shape == (120,) and arrays["valid"].shape == (119,)
     assert fv[[14, 15, 44, 45, 46]].all()  # short gaps across chunk edges: filled
     assert not fv[70:76].any() and fv[69] and fv[76]  # a long one: not
     assert not arrays["valid"][99:101].any()  # the pairs of the unreadable frame
     assert set(BLANK) < set(range(120))
+    # every third frame looked at (the default): 15 and 45 are looked at and blank, so the
+    # gaps between the detections on either side (12 and 18, 42 and 48) are 5 frames: not filled
+    arrays, _ = load_npz(recording[1])
+    fv = arrays["frame_valid"]
+    assert fv[12] and not fv[13:18].any() and fv[18]
+    assert fv[42] and not fv[43:48].any() and fv[48] and not fv[70:78].any()
+    assert fv[[99, 100, 101]].all() and not arrays["valid"][99:101].any()
+
+
+def test_chunked_with_landmarks_on_every_frame_gives_the_one_pass_features(
+    recording: tuple[Path, Path], every_frame: Path, tmp_path: Path
+) -> None:
+    target, _, _ = extract_chunked(
+        recording[0], tmp_path, EVERY_FRAME, chunk_seconds=CHUNK_SECONDS, threads=2
+    )
+    bitwise_equal(every_frame, target)
 
 
 def test_chunks_cover_every_pair_once() -> None:

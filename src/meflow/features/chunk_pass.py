@@ -26,7 +26,7 @@ from meflow.errors import NoFaceError
 from meflow.face.landmarks import N_LANDMARKS, LandmarkTracker, quiet_native_stderr
 from meflow.face.regions import N_REGIONS
 from meflow.features.cache import load_npz, save_npz
-from meflow.features.chunk_source import FramePlan, iter_frames
+from meflow.features.chunk_source import FramePlan, frames_at, iter_frames
 from meflow.features.pooling import AVERAGES
 from meflow.features.sequence import STAGES
 from meflow.features.streaming import SequencePass
@@ -51,7 +51,8 @@ def landmark_pass(
     stop: threading.Event,
     timings: dict[str, float],
 ) -> np.ndarray:
-    """Finds every frame's landmarks in order and writes them in blocks of ``block`` frames
+    """Finds the landmarks of the frames looked at (face.landmark_stride, as one pass of a
+    video does) in order and writes every frame's in blocks of ``block`` frames
     (``written(b)`` after block b); gives per frame whether it has landmarks. Raises
     NoFaceError when no frame holds a face."""
     n = plan.frames
@@ -59,7 +60,9 @@ def landmark_pass(
     missing = np.full((N_LANDMARKS, 2), np.nan, dtype=np.float32)
     raw: list[np.ndarray] = []
     found: list[bool] = []
-    frames = iter_frames(plan)
+    stride = cfg.face.landmark_stride  # as one pass of a video: features.sequence.looked_at
+    looked = (np.arange(n) % stride == 0) | (np.arange(n) == n - 1)
+    frames = frames_at(plan, np.flatnonzero(looked))
     # MediaPipe's native threads log start-up chatter at unpredictable moments of the pass
     with quiet_native_stderr():
         tracker = LandmarkTracker(cfg.face)
@@ -68,7 +71,7 @@ def landmark_pass(
                 if stop.is_set():
                     raise Stopped
                 t0 = time.perf_counter()
-                frame = next(frames)
+                frame = next(frames) if looked[k] else None
                 t1 = time.perf_counter()
                 pts = tracker(frame) if frame is not None else None
                 timings["decode"] += t1 - t0

@@ -142,7 +142,13 @@ def _source_frames(plan: FramePlan, wanted: Sequence[int]) -> Iterator[tuple[int
 def iter_frames(plan: FramePlan, lo: int = 0, hi: int | None = None) -> Iterator[Any]:
     """The analysis frames ``lo .. hi - 1`` in order (None: an unreadable image), each source
     frame read once (a repeated frame is the same array twice, as in a one-pass reading)."""
-    taken = plan.taken[lo:hi]
+    return frames_at(plan, np.arange(plan.frames)[lo:hi])
+
+
+def frames_at(plan: FramePlan, analysis: np.ndarray) -> Iterator[Any]:
+    """The analysis frames numbered ``analysis`` (increasing), as ``iter_frames`` reads them;
+    a folder's other images are not read."""
+    taken = plan.taken[analysis]
     wanted = sorted({int(i) for i in taken})
     frames = _source_frames(plan, wanted)
     current: tuple[int, Any] = (-1, None)

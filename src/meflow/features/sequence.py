@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from meflow.config import ExtractConfig
+from meflow.errors import MeflowError
 from meflow.face.landmarks import LandmarkTracker, quiet_native_stderr
 from meflow.face.regions import N_REGIONS
 from meflow.features.pair import FlowFn, PairFeatures, pair_images
@@ -114,6 +115,26 @@ def on_span(
     return out
 
 
+def looked_at(
+    frames: Iterable[np.ndarray | None], stride: int
+) -> Iterator[tuple[np.ndarray | None, bool]]:
+    """Each frame with whether its landmarks are looked for: frames 0, stride, 2 * stride, ...
+    and the last one (so that no frame after the last looked at is left unfilled). One frame
+    is read ahead to know the last (none with ``stride`` 1)."""
+    if stride == 1:
+        yield from ((f, True) for f in frames)
+        return
+    it = iter(frames)
+    try:
+        held = next(it)
+    except StopIteration:
+        return
+    for i, frame in enumerate(it):
+        yield held, i % stride == 0
+        held = frame
+    yield held, True
+
+
 class SequenceExtractor:
     """Computes SequenceFeatures with one flow backend, reused across sequences.
 
@@ -150,9 +171,11 @@ class SequenceExtractor:
         timings: dict[str, float],
         backlog: Callable[[], int] | None = None,
         ended: list[int] | None = None,
+        stride: int = 1,
     ) -> Iterator[Produced]:
         """(landmarks or None, the frame or None, its preprocessed image or None) of every
-        decoded frame. The producer preprocesses a frame itself only while ``backlog()`` says
+        decoded frame, the landmarks looked for on the frames ``looked_at`` marks (``stride``).
+        The producer preprocesses a frame itself only while ``backlog()`` says
         that the consumer is 2 or more items behind (else the consumer does it): the two
         threads stay balanced whichever side is slower on a machine, with the same result.
         After the last frame the number of frames goes into ``ended``."""
@@ -164,9 +187,9 @@ class SequenceExtractor:
             keep = False
             count = 0
             try:
-                for frame in frames:
+                for frame, look in looked_at(frames, stride):
                     t0 = time.perf_counter()
-                    pts = tracker(frame) if frame is not None else None
+                    pts = tracker(frame) if look and frame is not None else None
                     t1 = time.perf_counter()
                     timings["landmarks"] += t1 - t0
                     gray = None
@@ -198,8 +221,17 @@ class SequenceExtractor:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def run(self, frames: FrameIterable, name: str = "sequence") -> SequenceFeatures:
-        """Features of every consecutive pair of the frames that ``frames()`` yields."""
+    def run(
+        self, frames: FrameIterable, name: str = "sequence", landmark_stride: int = 1
+    ) -> SequenceFeatures:
+        """Features of every consecutive pair of the frames that ``frames()`` yields, the
+        landmarks looked for on every ``landmark_stride``-th frame and the last (the others
+        filled as gaps are: at most ``face.max_gap + 1``; a video's, face.landmark_stride)."""
+        if not 1 <= landmark_stride <= self.cfg.face.max_gap + 1:
+            raise MeflowError(
+                f"landmark stride {landmark_stride} is not in 1..face.max_gap + 1 "
+                f"({self.cfg.face.max_gap + 1})"
+            )
         timings = dict.fromkeys(STAGES, 0.0)
         # Two threads, not three: a decoding thread of its own measured 7-10% slower on 2
         # cores (more switching for the same work), so decoding runs with the landmarks;
@@ -210,7 +242,8 @@ class SequenceExtractor:
         q: queue.Queue[object] = queue.Queue(maxsize=depth)
         backlog = q.qsize if self.threaded else None
         ended: list[int] = []  # the producer puts the number of frames here after the last
-        items: Iterator[object] = self._produce(timed(frames(), timings), timings, backlog, ended)
+        produced = self._produce(timed(frames(), timings), timings, backlog, ended, landmark_stride)
+        items: Iterator[object] = produced
         if self.threaded:
             items = in_thread(items, depth, q)
         sequence = SequencePass(
