@@ -129,12 +129,18 @@ def test_a_failed_run_resumes_to_the_one_pass_features(
 
 
 KILLED = """
-import os, sys
+import os, sys, time
 from pathlib import Path
 from meflow.features import chunked
 real = chunked.compute_chunk
 def dying(w, task):
     if task.index == 5:
+        # chunks 0-3 are computed by now (two threads take the chunks in order): wait until
+        # the driver has written 0-2, whatever the machine's load, then die
+        done = [w.work / "pairs" / f"{{c:05d}}.npz" for c in range(3)]
+        t0 = time.monotonic()
+        while not all(p.exists() for p in done) and time.monotonic() - t0 < 120:
+            time.sleep(0.01)
         os._exit(9)  # no cleanup at all, as a kill
     return real(w, task)
 chunked.compute_chunk = dying
