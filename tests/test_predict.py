@@ -137,15 +137,12 @@ def test_windows_after_the_face_leaves_are_invalid(
     video = shared_file(shared_data, "videos/face_noface.mov")
     res = predict_video(video, model_path, tmp_path, figure=False)
     # frames 0-71 have the face (at 30 fps, so resampling keeps them as they are); the file
-    # then continues at 24 fps without a face: pairs there repeat frames or lack a face. The
-    # landmarks are looked for on every third frame (face.landmark_stride): the last face
-    # found is on frame 69, and the frames after it are never extrapolated
-    last = 71 - 71 % ExtractConfig().face.landmark_stride
+    # then continues at 24 fps without a face: pairs there repeat frames or lack a face
     assert res.analysis_fps == 30.0
     assert res.windows[0].start_frame == 0 and res.windows[0].valid
     for w in res.windows:
         face_pairs = (
-            max(0, min(last, w.start_frame + 64) - w.start_frame) if w.start_frame <= last else 0
+            max(0, min(71, w.start_frame + 64) - w.start_frame) if w.start_frame < 72 else 0
         )
         assert w.valid_fraction == pytest.approx(face_pairs / 64, abs=1.5 / 64), w
         assert w.valid == (w.valid_fraction >= 0.9)
@@ -155,7 +152,7 @@ def test_windows_after_the_face_leaves_are_invalid(
             assert sum(w.probabilities) == pytest.approx(1.0, abs=1e-6)
         else:
             assert all(math.isnan(p) for p in w.probabilities) and w.top_class == ""
-    assert sum(w.valid for w in res.windows) == 2  # starts 0 and 8 (61 of 64 pairs)
+    assert sum(w.valid for w in res.windows) == 2  # starts 0 and 8 (63 of 64 pairs)
     assert any("repeat a frame" in n and "without motion" in n for n in res.notes)
     rows = _rows(tmp_path / "face_noface.csv")
     assert len(rows) == len(res.windows)

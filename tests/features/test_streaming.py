@@ -36,8 +36,14 @@ def _two_pass(
     then pairs."""
     missing = np.full((478, 2), np.nan, np.float32)
     n = len(frames)
+    raw: list[np.ndarray | None] = [None] * n
+    keys = [i for i in range(n) if i % stride == 0 or i == n - 1]
     with LandmarkTracker(cfg.face) as tracker:
-        raw = [tracker(f) if i % stride == 0 or i == n - 1 else None for i, f in enumerate(frames)]
+        for a, b in zip([None, *keys], keys, strict=False):
+            raw[b] = tracker(frames[b])
+            if a is not None and (raw[a] is None) != (raw[b] is None):  # lost or found
+                for i in range(a + 1, b):  # between: each frame looked at, after b
+                    raw[i] = tracker(frames[i])
     pts, ok = fill_gaps(np.stack([missing if p is None else p for p in raw]), cfg.face.max_gap)
     ex = SequenceExtractor(cfg, threaded=False)
     grays = [preprocess(f, cfg.preprocess) for f in frames]
@@ -73,18 +79,20 @@ def test_frames_looked_at_are_every_strideth_and_the_last() -> None:
 
 @pytest.mark.parametrize("threaded", [False, True])
 def test_a_landmark_stride_equals_its_definition(frames: list[np.ndarray], threaded: bool) -> None:
-    # stride 3: frames 0, 3, ... 69 and the last (71, blank) looked at; a blank frame looked at
-    # (21, 42) makes the gap around it 5 frames long: not filled (max_gap 3), never
-    # interpolated across; 5 (blank, not looked at) is filled from 3 and 6
+    # stride 3: frames 0, 3, ... 69 and the last (71) looked at; 5 (blank, between 3 and 6
+    # which have the face) is filled; where a frame looked at is blank after one with a face
+    # (21 after 18, 42 after 39, 71 after 69) or the reverse (24, 45), the frames between are
+    # looked at too: the gaps are those of every frame (1 and 3 frames filled, 5 and the end not)
     cfg = ExtractConfig()
     want_angle, want_valid = _two_pass(frames, cfg, stride=3)
     got = _run(SequenceExtractor(cfg, threaded=threaded), frames, stride=3)
     np.testing.assert_array_equal(got.valid, want_valid)
     np.testing.assert_array_equal(got.angle, want_angle)
-    assert want_valid[:18].all() and not want_valid[18:24].any() and want_valid[24]
-    assert want_valid[38] and not want_valid[39:45].any() and want_valid[45]
-    assert want_valid[68] and not want_valid[69:].any()
+    assert want_valid[4] and want_valid[5] and want_valid[19] and want_valid[22]
+    assert not want_valid[39:45].any() and want_valid[45] and want_valid[69]
+    assert not want_valid[70]
     every = _run(SequenceExtractor(cfg, threaded=threaded), frames)
+    np.testing.assert_array_equal(every.valid, want_valid)
     both = want_valid & every.valid
     # the same regions, moved by the interpolated landmarks: close but not the same angles
     assert not np.array_equal(got.angle[both], every.angle[both])

@@ -28,7 +28,7 @@ import queue
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -44,6 +44,7 @@ from meflow.preprocess import preprocess
 STAGES = ("decode", "preprocess", "landmarks", "flow", "pooling")
 
 FrameIterable = Callable[[], Iterable[np.ndarray | None]]
+T = TypeVar("T")
 
 
 @dataclass
@@ -118,9 +119,7 @@ def on_span(
     return out
 
 
-def looked_at(
-    frames: Iterable[np.ndarray | None], stride: int
-) -> Iterator[tuple[np.ndarray | None, bool]]:
+def looked_at(frames: Iterable[T], stride: int) -> Iterator[tuple[T, bool]]:
     """Each frame with whether its landmarks are looked for: frames 0, stride, 2 * stride, ...
     and the last one (so that no frame after the last looked at is left unfilled). One frame
     is read ahead to know the last (none with ``stride`` 1)."""
@@ -136,6 +135,29 @@ def looked_at(
         yield held, i % stride == 0
         held = frame
     yield held, True
+
+
+def strided(
+    items: Iterable[T], stride: int, look: Callable[[T], np.ndarray | None]
+) -> Iterator[tuple[T, np.ndarray | None]]:
+    """Each item with its landmarks: ``look(item)`` on the items ``looked_at`` marks, None on
+    the others, except between two looked at of which one has a face and the other not (a
+    face lost or found there): then each item between is looked at too, in order, after the
+    second (so a face is lost or found to the frame, never extrapolated). Items between are
+    held until the second's landmarks are known (at most ``stride - 1``)."""
+    held: list[T] = []
+    before: bool | None = None  # whether the last item looked at had a face
+    for item, key in looked_at(items, stride):
+        if not key:
+            held.append(item)
+            continue
+        pts = look(item)
+        found = pts is not None
+        changed = before is not None and before != found
+        yield from ((h, look(h) if changed else None) for h in held)
+        yield item, pts
+        held.clear()
+        before = found
 
 
 class SequenceExtractor:
@@ -177,7 +199,7 @@ class SequenceExtractor:
         stride: int = 1,
     ) -> Iterator[Produced]:
         """(landmarks or None, the frame or None, its preprocessed image or None) of every
-        decoded frame, the landmarks looked for on the frames ``looked_at`` marks (``stride``).
+        decoded frame, the landmarks looked for on the frames ``strided`` marks (``stride``).
         The producer preprocesses a frame itself only while ``backlog()`` says
         that the consumer is 2 or more items behind (else the consumer does it): the two
         threads stay balanced whichever side is slower on a machine, with the same result.
@@ -190,11 +212,15 @@ class SequenceExtractor:
             keep = False
             count = 0
             try:
-                for frame, look in looked_at(frames, stride):
+
+                def look(frame: np.ndarray | None) -> np.ndarray | None:
                     t0 = time.perf_counter()
-                    pts = tracker(frame) if look and frame is not None else None
+                    pts = tracker(frame) if frame is not None else None
+                    timings["landmarks"] += time.perf_counter() - t0
+                    return pts
+
+                for frame, pts in strided(frames, stride, look):
                     t1 = time.perf_counter()
-                    timings["landmarks"] += t1 - t0
                     gray = None
                     if frame is not None and backlog is not None and backlog() >= 2:
                         gray = preprocess(frame, self.cfg.preprocess)
