@@ -287,6 +287,7 @@ def main() -> None:
 
 def bench(args: argparse.Namespace, work: Path) -> None:
     kind = args.spotter or default_spotter()
+    load = os.getloadavg()[0]  # other work on the machine lengthens the wall times
     train_folder, folder = make_long(work / f"long-{args.seconds:g}s", 2, args.seconds)
     stride = args.landmark_stride
     cfg = extract_config(stride)
@@ -304,7 +305,8 @@ def bench(args: argparse.Namespace, work: Path) -> None:
     best = max(float(r[6].rstrip("x")) for r in rows)
     figures = {"spotter": kind, "seconds": f"{args.seconds:g}", "x_realtime": f"{best:.1f}x",
                "target": "8x", "verdict": "met" if best >= 8.0 else "missed",
-               "landmark_stride": str(cfg.face.landmark_stride)}  # fmt: skip
+               "landmark_stride": str(cfg.face.landmark_stride),
+               "load_average": f"{load:.1f}"}  # fmt: skip
     print(f"\nbest: {best:.1f}x real time (target 8x)")
     if not args.skip_memory:
         (long_folder,) = make_long(work / f"long-{args.long_seconds:g}s", 1, args.long_seconds)
