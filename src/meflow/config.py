@@ -61,8 +61,9 @@ class FaceConfig:
     crop_size: int = 192  # pixels: the face crop is resized to crop_size x crop_size
     # videos and long recordings (extract --video, spot, predict; never a dataset's clips):
     # landmarks looked for on every k-th frame (and the last), the frames between filled as
-    # gaps are (so at most max_gap + 1); measured: benchmarks/spot_speed.py, docs/spotting.md
-    landmark_stride: int = 3
+    # gaps are (so at most max_gap + 1). 1: measured faster with 2 or 3 but fewer
+    # micro-expressions spotted on the long benchmark (docs/spotting.md, "Speed and memory")
+    landmark_stride: int = 1
 
     def __post_init__(self) -> None:
         _check_range("face", "max_gap", self.max_gap, 0, 1000)
