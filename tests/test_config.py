@@ -70,3 +70,16 @@ def test_settings_recorded_before_a_new_setting_still_match() -> None:
     )
     assert not settings_match(ExtractConfig, {**stored, "nope": 1}, cfg)
     assert not settings_match(ExtractConfig, None, override(cfg, ["flow.backend=dis"]))
+
+
+def test_a_landmark_stride_needs_gaps_that_long_to_be_filled() -> None:
+    """face.landmark_stride k fills the k - 1 frames between two looked at as a gap."""
+    cfg = override(ExtractConfig(), ["face.landmark_stride=4"])
+    assert cfg.face.landmark_stride == 4 and ExtractConfig().face.landmark_stride == 1
+    with pytest.raises(ConfigError, match=r"face\.landmark_stride 5 needs face\.max_gap >= 4"):
+        override(ExtractConfig(), ["face.landmark_stride=5"])
+    with pytest.raises(ConfigError, match=r"face\.landmark_stride 3 needs face\.max_gap >= 2"):
+        override(ExtractConfig(), ["face.max_gap=1", "face.landmark_stride=3"])
+    assert override(ExtractConfig(), ["face.max_gap=0"]).face.max_gap == 0
+    with pytest.raises(ConfigError, match=r"face\.landmark_stride"):
+        override(ExtractConfig(), ["face.landmark_stride=0"])

@@ -59,9 +59,21 @@ class FaceConfig:
     min_tracking_confidence: float = 0.5
     crop_margin: float = 0.15  # fraction of the face box added on every side for the flow crop
     crop_size: int = 192  # pixels: the face crop is resized to crop_size x crop_size
+    # videos and long recordings (extract --video, spot, predict; never a dataset's clips):
+    # landmarks looked for on every k-th frame (and the last), the frames between filled as
+    # gaps are (so at most max_gap + 1). 1: measured faster with 2 or 3 but fewer
+    # micro-expressions spotted on the long benchmark (docs/spotting.md, "Speed and memory")
+    landmark_stride: int = 1
 
     def __post_init__(self) -> None:
         _check_range("face", "max_gap", self.max_gap, 0, 1000)
+        _check_range("face", "landmark_stride", self.landmark_stride, 1, 1000)
+        if self.landmark_stride > self.max_gap + 1:
+            raise ConfigError(
+                f"face.landmark_stride {self.landmark_stride} needs face.max_gap >= "
+                f"{self.landmark_stride - 1} (the frames between two looked at are filled as a "
+                f"gap), got {self.max_gap}"
+            )
         _check_range("face", "min_detection_confidence", self.min_detection_confidence, 0.0, 1.0)
         _check_range("face", "min_tracking_confidence", self.min_tracking_confidence, 0.0, 1.0)
         _check_range("face", "crop_margin", self.crop_margin, 0.0, 1.0)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from _long_recording import BLANK, CHUNK_SECONDS, bitwise_equal, make_recording
-from meflow.config import ExtractConfig
+from meflow.config import ExtractConfig, FaceConfig
 from meflow.errors import MeflowError
 from meflow.execution import LocalExecutor
 from meflow.features import chunked
@@ -31,6 +31,9 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return folder, target
 
 
+STRIDE_3 = ExtractConfig(face=FaceConfig(landmark_stride=3))
+
+
 def test_the_recording_has_what_the_chunks_must_carry(recording: tuple[Path, Path]) -> None:
     arrays, _ = load_npz(recording[1])
     fv = arrays["frame_valid"]
@@ -39,6 +42,36 @@ def test_the_recording_has_what_the_chunks_must_carry(recording: tuple[Path, Pat
     assert not fv[70:76].any() and fv[69] and fv[76]  # a long one: not
     assert not arrays["valid"][99:101].any()  # the pairs of the unreadable frame
     assert set(BLANK) < set(range(120))
+
+
+@pytest.mark.parametrize("source", ["frame folder", "video file"])
+def test_chunked_with_a_landmark_stride_gives_the_one_pass_features(
+    recording: tuple[Path, Path], tmp_path: Path, source: str
+) -> None:
+    # every third frame looked at: 15, 45, 72 and 75 are looked at and blank, so the frames
+    # between them and the frames with a face either side are looked at too (by a chunked
+    # pass reading them again: by file, or kept from the video's decoding): the same gaps,
+    # filled or not, as with every frame
+    import cv2
+
+    path = recording[0]
+    if source == "video file":
+        path = tmp_path / "clip.avi"
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (256, 256))
+        for i in range(90):
+            img = cv2.imread(str(recording[0] / f"{i}.jpg"))
+            writer.write(img if img is not None else np.zeros((256, 256, 3), np.uint8))
+        writer.release()
+    one, _ = extract_video(path, tmp_path / "one", STRIDE_3)
+    target, _, _ = extract_chunked(
+        path, tmp_path / "chunked", STRIDE_3, chunk_seconds=CHUNK_SECONDS, threads=2
+    )
+    bitwise_equal(one, target)
+    if source == "frame folder":
+        every, _ = load_npz(recording[1])
+        strided, _ = load_npz(one)
+        np.testing.assert_array_equal(strided["frame_valid"], every["frame_valid"])
+        np.testing.assert_array_equal(strided["valid"], every["valid"])
 
 
 def test_chunks_cover_every_pair_once() -> None:
@@ -101,12 +134,18 @@ def test_a_failed_run_resumes_to_the_one_pass_features(
 
 
 KILLED = """
-import os, sys
+import os, sys, time
 from pathlib import Path
 from meflow.features import chunked
 real = chunked.compute_chunk
 def dying(w, task):
     if task.index == 5:
+        # chunks 0-3 are computed by now (two threads take the chunks in order): wait until
+        # the driver has written 0-2, whatever the machine's load, then die
+        done = [w.work / "pairs" / f"{{c:05d}}.npz" for c in range(3)]
+        t0 = time.monotonic()
+        while not all(p.exists() for p in done) and time.monotonic() - t0 < 120:
+            time.sleep(0.01)
         os._exit(9)  # no cleanup at all, as a kill
     return real(w, task)
 chunked.compute_chunk = dying

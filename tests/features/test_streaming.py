@@ -10,8 +10,9 @@ import pytest
 
 from conftest import shared_file
 from meflow.config import ExtractConfig
+from meflow.errors import MeflowError
 from meflow.face.landmarks import LandmarkTracker, fill_gaps
-from meflow.features.sequence import SequenceExtractor, SequenceFeatures
+from meflow.features.sequence import SequenceExtractor, SequenceFeatures, looked_at
 from meflow.io import open_frames
 from meflow.preprocess import preprocess
 
@@ -27,11 +28,22 @@ def frames(shared_data: Path) -> list[np.ndarray]:
     return [np.zeros_like(f) if i in BLANK else f for i, f in enumerate(out)]
 
 
-def _two_pass(frames: list[np.ndarray], cfg: ExtractConfig) -> tuple[np.ndarray, np.ndarray]:
-    """The definition: landmarks of all frames, gaps filled on the whole sequence, then pairs."""
+def _two_pass(
+    frames: list[np.ndarray], cfg: ExtractConfig, stride: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """The definition: landmarks of all frames (with ``stride``: of frames 0, stride, ... and
+    the last, the others taken as frames without a face), gaps filled on the whole sequence,
+    then pairs."""
     missing = np.full((478, 2), np.nan, np.float32)
+    n = len(frames)
+    raw: list[np.ndarray | None] = [None] * n
+    keys = [i for i in range(n) if i % stride == 0 or i == n - 1]
     with LandmarkTracker(cfg.face) as tracker:
-        raw = [tracker(f) for f in frames]
+        for a, b in zip([None, *keys], keys, strict=False):
+            raw[b] = tracker(frames[b])
+            if a is not None and (raw[a] is None) != (raw[b] is None):  # lost or found
+                for i in range(a + 1, b):  # between: each frame looked at, after b
+                    raw[i] = tracker(frames[i])
     pts, ok = fill_gaps(np.stack([missing if p is None else p for p in raw]), cfg.face.max_gap)
     ex = SequenceExtractor(cfg, threaded=False)
     grays = [preprocess(f, cfg.preprocess) for f in frames]
@@ -44,11 +56,48 @@ def _two_pass(frames: list[np.ndarray], cfg: ExtractConfig) -> tuple[np.ndarray,
     return angle, valid
 
 
-def _run(ex: SequenceExtractor, frames: list[np.ndarray]) -> SequenceFeatures:
+def _run(ex: SequenceExtractor, frames: list[np.ndarray], stride: int = 1) -> SequenceFeatures:
     def gen() -> Iterator[np.ndarray]:
         yield from frames
 
-    return ex.run(gen)
+    return ex.run(gen, landmark_stride=stride)
+
+
+def test_frames_looked_at_are_every_strideth_and_the_last() -> None:
+    for n, stride, want in [
+        (7, 3, [0, 3, 6]),
+        (8, 3, [0, 3, 6, 7]),
+        (1, 3, [0]),
+        (0, 3, []),
+        (5, 1, [0, 1, 2, 3, 4]),
+        (6, 4, [0, 4, 5]),
+    ]:
+        got = list(looked_at(iter(range(n)), stride))  # type: ignore[arg-type]
+        assert [f for f, _ in got] == list(range(n))  # every frame, in order
+        assert [f for f, look in got if look] == want
+
+
+@pytest.mark.parametrize("threaded", [False, True])
+def test_a_landmark_stride_equals_its_definition(frames: list[np.ndarray], threaded: bool) -> None:
+    # stride 3: frames 0, 3, ... 69 and the last (71) looked at; 5 (blank, between 3 and 6
+    # which have the face) is filled; where a frame looked at is blank after one with a face
+    # (21 after 18, 42 after 39, 71 after 69) or the reverse (24, 45), the frames between are
+    # looked at too: the gaps are those of every frame (1 and 3 frames filled, 5 and the end not)
+    cfg = ExtractConfig()
+    want_angle, want_valid = _two_pass(frames, cfg, stride=3)
+    got = _run(SequenceExtractor(cfg, threaded=threaded), frames, stride=3)
+    np.testing.assert_array_equal(got.valid, want_valid)
+    np.testing.assert_array_equal(got.angle, want_angle)
+    assert want_valid[4] and want_valid[5] and want_valid[19] and want_valid[22]
+    assert not want_valid[39:45].any() and want_valid[45] and want_valid[69]
+    assert not want_valid[70]
+    every = _run(SequenceExtractor(cfg, threaded=threaded), frames)
+    np.testing.assert_array_equal(every.valid, want_valid)
+    both = want_valid & every.valid
+    # the same regions, moved by the interpolated landmarks: close but not the same angles
+    assert not np.array_equal(got.angle[both], every.angle[both])
+    with pytest.raises(MeflowError, match="landmark stride 5"):
+        _run(SequenceExtractor(cfg, threaded=threaded), frames[:8], stride=5)
 
 
 def test_threaded_unthreaded_and_warm_runs_equal_the_two_pass_definition(

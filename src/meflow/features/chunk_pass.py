@@ -26,9 +26,9 @@ from meflow.errors import NoFaceError
 from meflow.face.landmarks import N_LANDMARKS, LandmarkTracker, quiet_native_stderr
 from meflow.face.regions import N_REGIONS
 from meflow.features.cache import load_npz, save_npz
-from meflow.features.chunk_source import FramePlan, iter_frames
+from meflow.features.chunk_source import FramePlan, FrameReader, iter_frames
 from meflow.features.pooling import AVERAGES
-from meflow.features.sequence import STAGES
+from meflow.features.sequence import STAGES, strided
 from meflow.features.streaming import SequencePass
 
 PAIR_ARRAYS = ("angle", "magnitude", "vector", "main", "valid")
@@ -51,7 +51,8 @@ def landmark_pass(
     stop: threading.Event,
     timings: dict[str, float],
 ) -> np.ndarray:
-    """Finds every frame's landmarks in order and writes them in blocks of ``block`` frames
+    """Finds the landmarks of the frames looked at (face.landmark_stride, as one pass of a
+    video does) in order and writes every frame's in blocks of ``block`` frames
     (``written(b)`` after block b); gives per frame whether it has landmarks. Raises
     NoFaceError when no frame holds a face."""
     n = plan.frames
@@ -59,20 +60,27 @@ def landmark_pass(
     missing = np.full((N_LANDMARKS, 2), np.nan, dtype=np.float32)
     raw: list[np.ndarray] = []
     found: list[bool] = []
-    frames = iter_frames(plan)
+    read = FrameReader(plan, cfg.face.landmark_stride)
     # MediaPipe's native threads log start-up chatter at unpredictable moments of the pass
     with quiet_native_stderr():
         tracker = LandmarkTracker(cfg.face)
+
+        def look(k: int) -> np.ndarray | None:
+            if stop.is_set():
+                raise Stopped
+            t0 = time.perf_counter()
+            frame = read(k)
+            t1 = time.perf_counter()
+            pts = tracker(frame) if frame is not None else None
+            timings["decode"] += t1 - t0
+            timings["landmarks"] += time.perf_counter() - t1
+            return pts
+
         try:
-            for k in range(n):
+            # the frames looked at, in the order one pass of a video looks at them
+            for k, pts in strided(range(n), cfg.face.landmark_stride, look):
                 if stop.is_set():
                     raise Stopped
-                t0 = time.perf_counter()
-                frame = next(frames)
-                t1 = time.perf_counter()
-                pts = tracker(frame) if frame is not None else None
-                timings["decode"] += t1 - t0
-                timings["landmarks"] += time.perf_counter() - t1
                 row = missing if pts is None else np.asarray(pts, dtype=np.float32)
                 raw.append(row)
                 found.append(pts is not None)

@@ -155,3 +155,25 @@ def iter_frames(plan: FramePlan, lo: int = 0, hi: int | None = None) -> Iterator
 def read_frames(plan: FramePlan, lo: int, hi: int) -> dict[int, Any]:
     """The analysis frames ``lo .. hi - 1`` by number."""
     return dict(zip(range(lo, hi), iter_frames(plan, lo, hi), strict=True))
+
+
+class FrameReader:
+    """Analysis frame ``k`` of a plan on request, as ``iter_frames`` gives it: a folder's image
+    read by file (the others never read); a video decoded in order, its last ``keep`` frames
+    kept for requests that look back."""
+
+    def __init__(self, plan: FramePlan, keep: int) -> None:
+        self.plan, self.keep = plan, keep
+        self._frames = iter_frames(plan) if plan.files is None else None
+        self._recent: dict[int, Any] = {}
+        self._next = 0
+
+    def __call__(self, k: int) -> Any:
+        if self.plan.files is not None:
+            return read_image(self.plan.files[int(self.plan.taken[k])])
+        assert self._frames is not None
+        while self._next <= k:
+            self._recent[self._next] = next(self._frames)
+            self._recent.pop(self._next - self.keep, None)
+            self._next += 1
+        return self._recent[k]

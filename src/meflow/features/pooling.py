@@ -151,17 +151,39 @@ class RegionStats:
 MAIN_BINS = 8  # direction bins of the main-direction statistic (MDMO: Liu et al. 2016)
 
 
+def _direction_table() -> np.ndarray:
+    """The sector of every sign pattern: index 9 sign(s) + 3 sign(c) + sign(|s| - |c|) + 13
+    (signs -1, 0, 1) of s = -dy, c = dx; a pattern no finite vector has gives sector 0."""
+    table = np.zeros(27, np.int64)
+    for s in (-1.0, -0.5, 0.0, 0.5, 1.0):
+        for c in (-1.0, -0.5, 0.0, 0.5, 1.0):
+            code = 9 * np.sign(s) + 3 * np.sign(c) + np.sign(abs(s) - abs(c)) + 13
+            # theta = atan2(s, c) in [k pi/4, (k+1) pi/4): s == c (> 0) is pi/4, sector 1
+            theta = np.arctan2(s, c) % TWO_PI
+            table[int(code)] = 0 if s == c == 0 else int(np.floor(theta / (np.pi / 4) + 1e-9))
+    return table
+
+
+_SECTOR = _direction_table()
+
+
 def direction_bin(dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
     """The 45-degree sector k of theta = atan2(-dy, dx): theta in [k pi/4, (k+1) pi/4), without
-    trigonometry (a zero vector is direction 0, as atan2(0, 0) = 0). int64, same shape."""
-    c, s = dx, -dy
-    lower = (s < 0) | ((s == 0) & (c < 0))  # theta in [pi, 2pi): turn by pi
-    c, s = np.where(lower, -c, c), np.where(lower, -s, s)
-    left = (c < 0) | ((c == 0) & (s > 0))  # theta in [pi/2, pi): turn by -pi/2
-    c, s = np.where(left, s, c), np.where(left, -c, s)
-    # theta in [0, pi/2): the upper half from pi/4, where s >= c (s == c == 0 is theta 0)
-    upper = (s >= c) & (s > 0)
-    return 4 * lower.astype(np.int64) + 2 * left + upper
+    trigonometry (a zero vector is direction 0, as atan2(0, 0) = 0). int64, same shape.
+
+    Within one quadrant the sector is known from the signs of s = -dy and c = dx and which of
+    |s| and |c| is the larger (equal: the diagonal, the upper sector), so it is one look-up
+    of those three signs (_SECTOR)."""
+    s = np.negative(dy)
+    code = (s > 0).view(np.int8) * np.int8(9)
+    code -= (s < 0).view(np.int8) * np.int8(9)
+    code += (dx > 0).view(np.int8) * np.int8(3)
+    code -= (dx < 0).view(np.int8) * np.int8(3)
+    a, b = np.abs(s), np.abs(dx)
+    code += (a > b).view(np.int8)
+    code -= (a < b).view(np.int8)
+    code += np.int8(13)
+    return _SECTOR[code]
 
 
 def pool_stats(
@@ -179,14 +201,15 @@ def pool_stats(
         dx = flow[..., 0].ravel().astype(np.float32, copy=False)
         dy = flow[..., 1].ravel().astype(np.float32, copy=False)
     mag = np.sqrt(dx * dx + dy * dy)  # np.hypot is ~5x slower and guards overflow we lack
-    counts = np.bincount(lab, minlength=nbins)[1:]
+    # per label and direction sector: pixels and sums of dx, dy (the region's count and
+    # mean vector are their sums over the sectors: three bincounts fewer)
+    n, sx, sy = _sector_sums(dx, dy, lab, nbins)
+    counts = n.sum(axis=1)[1:]
     empty = counts == 0
     with np.errstate(invalid="ignore", divide="ignore"):
         magnitude = np.bincount(lab, weights=mag, minlength=nbins)[1:] / counts
-        vector = np.stack(
-            [np.bincount(lab, weights=c, minlength=nbins)[1:] / counts for c in (dx, dy)], axis=1
-        )
-        main = _main_direction(dx, dy, lab, nbins)[1:]
+        vector = np.stack([sx.sum(axis=1)[1:] / counts, sy.sum(axis=1)[1:] / counts], axis=1)
+        main = _main_direction(n, sx, sy)[1:]
     angle = wrap_angle(average(dx, dy, mag, lab, nbins)[1:])
     angle[empty] = np.nan
     out = [a.astype(np.float32) for a in (magnitude, vector, main)]
@@ -195,15 +218,23 @@ def pool_stats(
     return RegionStats(out[0], angle, out[1], out[2])
 
 
-def _main_direction(dx: np.ndarray, dy: np.ndarray, lab: np.ndarray, nbins: int) -> np.ndarray:
-    """(nbins, 2): per label, the mean vector of its pixels in its most populated 45-degree
-    direction bin (the lowest bin on ties)."""
+def _sector_sums(
+    dx: np.ndarray, dy: np.ndarray, lab: np.ndarray, nbins: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(pixels, sum of dx, sum of dy), each (nbins, MAIN_BINS): per label and direction
+    sector (direction_bin)."""
     key = lab * MAIN_BINS + direction_bin(dx, dy)
     size = nbins * MAIN_BINS
     n = np.bincount(key, minlength=size).reshape(nbins, MAIN_BINS)
     sx = np.bincount(key, weights=dx, minlength=size).reshape(nbins, MAIN_BINS)
     sy = np.bincount(key, weights=dy, minlength=size).reshape(nbins, MAIN_BINS)
+    return n, sx, sy
+
+
+def _main_direction(n: np.ndarray, sx: np.ndarray, sy: np.ndarray) -> np.ndarray:
+    """(nbins, 2): per label, the mean vector of its pixels in its most populated 45-degree
+    direction bin (the lowest bin on ties), from ``_sector_sums``."""
     best = n.argmax(axis=1)
-    rows = np.arange(nbins)
+    rows = np.arange(n.shape[0])
     cnt = n[rows, best]
     return np.stack([sx[rows, best] / cnt, sy[rows, best] / cnt], axis=1)

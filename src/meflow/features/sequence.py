@@ -9,12 +9,15 @@ Frames are decoded once and streamed: a producer (decoding and landmarks, in a t
 default, since FFmpeg, MediaPipe and OpenCV release the GIL) feeds the consumer (crop, flow
 and pooling); preprocessing is done by whichever side is ahead, so that both cores stay busy
 (about 9 ms a frame on each side here). A pair whose two frames both hold a detected face is
-computed as soon as the second frame arrives (gap filling never changes a detected frame); a
-pair touching a frame without a face waits until ``max_gap + 1`` frames of look-ahead have
-arrived, so that its landmarks are gap-filled exactly as ``face.landmarks.fill_gaps`` would
-on the whole sequence. Once the last frame's landmarks are found, the frames still queued
-are taken at once and the pairs left are shared between two threads (the landmark thread's
-core is free by then). At most ``max_gap + 3`` frames are held in memory during the pass, and
+ready as soon as the second frame arrives (gap filling never changes a detected frame); a
+pair touching a frame without a face (or a frame between two whose landmarks are looked for,
+``landmark_stride``) waits until ``max_gap + 1`` frames of look-ahead have arrived, so that
+its landmarks are gap-filled exactly as ``face.landmarks.fill_gaps`` would on the whole
+sequence. Unthreaded, a pair is computed once ready; threaded, the ready pairs are computed
+``streaming.PAIR_BATCH`` at a time, half of them by a second thread (the landmark thread
+leaves part of a core free). Once the last frame's landmarks are found, the frames still
+queued are taken at once and the pairs left are shared between two threads. At most
+``max_gap + 3`` frames (threaded: ``PAIR_BATCH`` more) are held in memory during the pass, and
 the queue's ``max_gap + 4`` more at its end. Threaded or not, the results are the same.
 """
 
@@ -25,11 +28,12 @@ import queue
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from meflow.config import ExtractConfig
+from meflow.errors import MeflowError
 from meflow.face.landmarks import LandmarkTracker, quiet_native_stderr
 from meflow.face.regions import N_REGIONS
 from meflow.features.pair import FlowFn, PairFeatures, pair_images
@@ -40,6 +44,7 @@ from meflow.preprocess import preprocess
 STAGES = ("decode", "preprocess", "landmarks", "flow", "pooling")
 
 FrameIterable = Callable[[], Iterable[np.ndarray | None]]
+T = TypeVar("T")
 
 
 @dataclass
@@ -114,6 +119,47 @@ def on_span(
     return out
 
 
+def looked_at(frames: Iterable[T], stride: int) -> Iterator[tuple[T, bool]]:
+    """Each frame with whether its landmarks are looked for: frames 0, stride, 2 * stride, ...
+    and the last one (so that no frame after the last looked at is left unfilled). One frame
+    is read ahead to know the last (none with ``stride`` 1)."""
+    if stride == 1:
+        yield from ((f, True) for f in frames)
+        return
+    it = iter(frames)
+    try:
+        held = next(it)
+    except StopIteration:
+        return
+    for i, frame in enumerate(it):
+        yield held, i % stride == 0
+        held = frame
+    yield held, True
+
+
+def strided(
+    items: Iterable[T], stride: int, look: Callable[[T], np.ndarray | None]
+) -> Iterator[tuple[T, np.ndarray | None]]:
+    """Each item with its landmarks: ``look(item)`` on the items ``looked_at`` marks, None on
+    the others, except between two looked at of which one has a face and the other not (a
+    face lost or found there): then each item between is looked at too, in order, after the
+    second (so a face is lost or found to the frame, never extrapolated). Items between are
+    held until the second's landmarks are known (at most ``stride - 1``)."""
+    held: list[T] = []
+    before: bool | None = None  # whether the last item looked at had a face
+    for item, key in looked_at(items, stride):
+        if not key:
+            held.append(item)
+            continue
+        pts = look(item)
+        found = pts is not None
+        changed = before is not None and before != found
+        yield from ((h, look(h) if changed else None) for h in held)
+        yield item, pts
+        held.clear()
+        before = found
+
+
 class SequenceExtractor:
     """Computes SequenceFeatures with one flow backend, reused across sequences.
 
@@ -150,9 +196,11 @@ class SequenceExtractor:
         timings: dict[str, float],
         backlog: Callable[[], int] | None = None,
         ended: list[int] | None = None,
+        stride: int = 1,
     ) -> Iterator[Produced]:
         """(landmarks or None, the frame or None, its preprocessed image or None) of every
-        decoded frame. The producer preprocesses a frame itself only while ``backlog()`` says
+        decoded frame, the landmarks looked for on the frames ``strided`` marks (``stride``).
+        The producer preprocesses a frame itself only while ``backlog()`` says
         that the consumer is 2 or more items behind (else the consumer does it): the two
         threads stay balanced whichever side is slower on a machine, with the same result.
         After the last frame the number of frames goes into ``ended``."""
@@ -164,11 +212,15 @@ class SequenceExtractor:
             keep = False
             count = 0
             try:
-                for frame in frames:
+
+                def look(frame: np.ndarray | None) -> np.ndarray | None:
                     t0 = time.perf_counter()
                     pts = tracker(frame) if frame is not None else None
+                    timings["landmarks"] += time.perf_counter() - t0
+                    return pts
+
+                for frame, pts in strided(frames, stride, look):
                     t1 = time.perf_counter()
-                    timings["landmarks"] += t1 - t0
                     gray = None
                     if frame is not None and backlog is not None and backlog() >= 2:
                         gray = preprocess(frame, self.cfg.preprocess)
@@ -198,8 +250,17 @@ class SequenceExtractor:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def run(self, frames: FrameIterable, name: str = "sequence") -> SequenceFeatures:
-        """Features of every consecutive pair of the frames that ``frames()`` yields."""
+    def run(
+        self, frames: FrameIterable, name: str = "sequence", landmark_stride: int = 1
+    ) -> SequenceFeatures:
+        """Features of every consecutive pair of the frames that ``frames()`` yields, the
+        landmarks looked for on every ``landmark_stride``-th frame and the last (the others
+        filled as gaps are: at most ``face.max_gap + 1``; a video's, face.landmark_stride)."""
+        if not 1 <= landmark_stride <= self.cfg.face.max_gap + 1:
+            raise MeflowError(
+                f"landmark stride {landmark_stride} is not in 1..face.max_gap + 1 "
+                f"({self.cfg.face.max_gap + 1})"
+            )
         timings = dict.fromkeys(STAGES, 0.0)
         # Two threads, not three: a decoding thread of its own measured 7-10% slower on 2
         # cores (more switching for the same work), so decoding runs with the landmarks;
@@ -210,7 +271,8 @@ class SequenceExtractor:
         q: queue.Queue[object] = queue.Queue(maxsize=depth)
         backlog = q.qsize if self.threaded else None
         ended: list[int] = []  # the producer puts the number of frames here after the last
-        items: Iterator[object] = self._produce(timed(frames(), timings), timings, backlog, ended)
+        produced = self._produce(timed(frames(), timings), timings, backlog, ended, landmark_stride)
+        items: Iterator[object] = produced
         if self.threaded:
             items = in_thread(items, depth, q)
         sequence = SequencePass(

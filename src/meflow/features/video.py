@@ -5,8 +5,10 @@ their own timestamps (:func:`meflow.io.timebase.timed_frames`) are brought to th
 rate (the frame nearest in time to each step, :func:`meflow.io.timebase.resample`), one
 streamed pass of :class:`~meflow.features.sequence.SequenceExtractor` computes the features,
 and a pair whose two frames are one source frame (the video is slower than the rate there)
-is made a valid pair without motion. The result keeps each analysed frame's source index and
-time, and notes saying what was done (docs/predict.md).
+is made a valid pair without motion. The landmarks are looked for on every
+``face.landmark_stride``-th analysed frame and the last, those between filled as a gap is
+(a dataset's clips always have them on every frame). The result keeps each analysed frame's
+source index and time, and notes saying what was done (docs/predict.md).
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ def video_features(
             yield frame
 
     try:
-        feats = ext.run(frames, name=str(p))
+        feats = ext.run(frames, name=str(p), landmark_stride=cfg.face.landmark_stride)
     except NoFaceError:
         # the extractor counts resampled frames; name the file's own count
         raise NoFaceError(f"{p}: no face found in any of its {decoded[0]} frames") from None
