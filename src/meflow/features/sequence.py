@@ -9,15 +9,12 @@ Frames are decoded once and streamed: a producer (decoding and landmarks, in a t
 default, since FFmpeg, MediaPipe and OpenCV release the GIL) feeds the consumer (crop, flow
 and pooling); preprocessing is done by whichever side is ahead, so that both cores stay busy
 (about 9 ms a frame on each side here). A pair whose two frames both hold a detected face is
-ready as soon as the second frame arrives (gap filling never changes a detected frame); a
-pair touching a frame without a face (or a frame between two whose landmarks are looked for,
-``landmark_stride``) waits until ``max_gap + 1`` frames of look-ahead have arrived, so that
-its landmarks are gap-filled exactly as ``face.landmarks.fill_gaps`` would on the whole
-sequence. Unthreaded, a pair is computed once ready; threaded, the ready pairs are computed
-``streaming.PAIR_BATCH`` at a time, half of them by a second thread (the landmark thread
-leaves part of a core free). Once the last frame's landmarks are found, the frames still
-queued are taken at once and the pairs left are shared between two threads. At most
-``max_gap + 3`` frames (threaded: ``PAIR_BATCH`` more) are held in memory during the pass, and
+computed as soon as the second frame arrives (gap filling never changes a detected frame); a
+pair touching a frame without a face waits until ``max_gap + 1`` frames of look-ahead have
+arrived, so that its landmarks are gap-filled exactly as ``face.landmarks.fill_gaps`` would
+on the whole sequence. Once the last frame's landmarks are found, the frames still queued
+are taken at once and the pairs left are shared between two threads (the landmark thread's
+core is free by then). At most ``max_gap + 3`` frames are held in memory during the pass, and
 the queue's ``max_gap + 4`` more at its end. Threaded or not, the results are the same.
 """
 

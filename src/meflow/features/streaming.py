@@ -20,8 +20,6 @@ from meflow.features.pooling import AngleAverage, RegionStats
 from meflow.preprocess import preprocess
 
 _END = object()
-# threaded: ready pairs computed together on two threads (a thread started per batch)
-PAIR_BATCH = 16
 # what the producer gives per frame: (landmarks or None, the frame or None, its preprocessed
 # image or None when the consumer is to make it)
 Produced = tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]
@@ -178,23 +176,13 @@ class SequencePass:
         self.grays[len(self.raw) - 1] = gray
 
     def _ready_pairs(self) -> None:
-        """Computes the pairs whose landmarks are final with the frames in so far: one by one,
-        or (``threaded``) once PAIR_BATCH of them are, on two threads (the landmark thread
-        leaves a core partly free, more so with a landmark stride)."""
+        """Computes the pairs whose landmarks are final with the frames in so far."""
         found, n = self.found, len(self.raw)
-        hi = self.next_u
-        while hi < n and ((found[hi - 1] and found[hi]) or hi + self.lag < n):
-            hi += 1
-        if not self.threaded:
-            while self.next_u < hi:
-                self._pair_at(self.next_u)
-                self.next_u += 1
-        elif hi - self.next_u >= PAIR_BATCH:
-            self._last_pairs(self.next_u, hi)
-            for u in range(self.next_u, hi):  # let go of the frames no later pair needs
-                if not (self.ref_first and u == 1):
-                    self.grays.pop(u - 1, None)
-            self.next_u = hi
+        while self.next_u < n and (
+            (found[self.next_u - 1] and found[self.next_u]) or self.next_u + self.lag < n
+        ):
+            self._pair_at(self.next_u)
+            self.next_u += 1
 
     def _landmarks(self, i: int) -> tuple[np.ndarray, bool]:
         """Frame i's landmarks and whether it has any: its own when detected (fill_gaps keeps
@@ -222,9 +210,8 @@ class SequencePass:
             self.grays.pop(u - 1, None)
 
     def _last_pairs(self, lo: int, hi: int) -> None:
-        """Pairs lo..hi-1 (a batch, or the last ones once every frame is in) on two threads: a
-        second thread takes the upper half (DIS objects are not thread-safe: its own
-        backend)."""
+        """Pairs lo..hi-1 once every frame is in: the landmark thread is done, so a second
+        thread takes the upper half (DIS objects are not thread-safe: its own backend)."""
         mid = (lo + hi + 1) // 2
         upper: list[tuple[RegionStats, bool]] = []
         failure: list[BaseException] = []
