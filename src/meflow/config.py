@@ -153,22 +153,6 @@ class ExtractConfig:
     features: FeatureConfig = field(default_factory=FeatureConfig)
 
 
-INPUT_NAMES = (
-    "pseudo-discrete",
-    "pseudo-continuous",
-    "vector-bins",
-    "vector-series",
-    "mdmo",
-    "vector-peak",
-    "displacement-bins",
-    "onset-apex",
-    "vector-bins+onset-apex",
-    "onset-apex-offset",
-    "onset-apex-offset-bilateral",
-    "onset-apex-offset-parts",
-    "onset-apex-offset-parts-bilateral",
-    "onset-apex-offset-strain",
-)
 # inputs that read the labelled onset-to-apex flow: a row on one runs only where the samples
 # carry it (experiments.reproduce leaves it out with a note otherwise)
 ONSET_APEX_INPUTS = (
@@ -179,6 +163,16 @@ ONSET_APEX_INPUTS = (
     "onset-apex-offset-parts",
     "onset-apex-offset-parts-bilateral",
     "onset-apex-offset-strain",
+)
+INPUT_NAMES = (
+    "pseudo-discrete",
+    "pseudo-continuous",
+    "vector-bins",
+    "vector-series",
+    "mdmo",
+    "vector-peak",
+    "displacement-bins",
+    *ONSET_APEX_INPUTS,
 )
 BASELINES = {  # name: (classifier, input), the references run beside every grid row
     "logreg-pseudo": ("logreg", "pseudo-discrete"),
