@@ -20,7 +20,8 @@ on the centred window's vector-bins) beside them. Then the nested choice: for ea
 row (input, k, C) with the best micro AUC of an inner leave-one-subject-out on the other
 people only, trained on them and scored on that person; the person's own samples never choose.
 Printed: the rows, the nested figure and its choices; written:
-benchmarks/results/onset_apex.json (``--out`` elsewhere).
+benchmarks/results/onset_apex.json (``--out`` another folder, ``--name`` another file name:
+another set's table beside the benchmark's).
 """
 
 from __future__ import annotations
@@ -177,6 +178,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--out", type=Path, help="folder of onset_apex.json (default benchmarks/results)"
     )
+    p.add_argument(
+        "--name",
+        default="onset_apex",
+        help="results name: NAME.json (another set's table beside the benchmark's)",
+    )
     return p
 
 
@@ -294,7 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     figures |= target_figures(res)
     extra = {"chosen": chosen, "metrics": res, "averages": ks, "cs": cs, "nested": nested_ks}
     write_results(
-        "onset_apex", tables=tabs, figures=figures, extra=extra, out_dir=args.out,
+        args.name, tables=tabs, figures=figures, extra=extra, out_dir=args.out,
         argv=None if argv is None else [__file__, *argv],
     )  # fmt: skip
     return 0
