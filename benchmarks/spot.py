@@ -137,7 +137,18 @@ def recording_folders(data: Path) -> list[tuple[str, str, Path]]:
 
 def extract_all(folders: Sequence[tuple[str, str, Path]], features: Path, workers: int) -> int:
     """``meflow extract --video`` of each recording not yet extracted, ``workers`` at a time;
-    gives how many were extracted."""
+    gives how many were extracted. One extracted with other settings than the defaults (those
+    ``meflow extract --video`` uses here) stops the benchmark: it is never reused."""
+    from meflow.config import ExtractConfig
+    from meflow.config_io import settings_match
+    from meflow.features.cache import load_npz
+
+    for s, r, _ in folders:
+        npz = features / f"{s}_{r}" / "color.npz"
+        if npz.exists() and not settings_match(
+            ExtractConfig, load_npz(npz)[1].get("extract"), ExtractConfig()
+        ):
+            sys.exit(f"{npz} was extracted with other settings: give another --work or delete it")
     todo = [
         (c, features / f"{s}_{r}")
         for s, r, c in folders

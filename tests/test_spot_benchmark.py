@@ -138,3 +138,21 @@ def test_a_recording_is_numbered_as_its_images_are_named(tmp_path: Path) -> None
     rec = spot.load_recording("spNO.1", "a", color, npz)
     assert rec.name == "spNO.1/a"
     assert [rec.number(0), rec.number(9), rec.number(11)] == [1, 10, 12]
+
+
+def test_features_extracted_with_other_settings_are_never_reused(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from meflow.config import ExtractConfig, FaceConfig, to_dict
+
+    color = tmp_path / "data" / "sp1" / "a" / "color"
+    color.mkdir(parents=True)
+    npz = tmp_path / "features" / "sp1_a" / "color.npz"
+    npz.parent.mkdir(parents=True)
+    other = replace(ExtractConfig(), face=FaceConfig(landmark_stride=3))
+    save_npz(npz, {"valid": np.ones(3, bool)}, {"extract": to_dict(other)})
+    with pytest.raises(SystemExit, match="extracted with other settings"):
+        spot.extract_all([("sp1", "a", color)], tmp_path / "features", workers=1)
+    # the defaults' own file is reused: nothing to extract
+    save_npz(npz, {"valid": np.ones(3, bool)}, {"extract": to_dict(ExtractConfig())})
+    assert spot.extract_all([("sp1", "a", color)], tmp_path / "features", workers=1) == 0
