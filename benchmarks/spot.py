@@ -174,7 +174,8 @@ def load_recording(subject: str, recording: str, color: Path, npz: Path) -> Reco
     if numbers.size != flow.frames or not (taken == np.arange(numbers.size)).all():
         print(f"note: {color}: {flow.frames} analysed frames of {numbers.size} images")
     return RecordingFlow(flow.name, flow.vector, flow.valid, flow.fps,
-                         frame_numbers=numbers[taken])  # fmt: skip
+                         frame_numbers=numbers[taken], lag_vector=flow.lag_vector,
+                         spot_lags=flow.spot_lags)  # fmt: skip
 
 
 def load_truth(data: Path, recordings: Sequence[RecordingFlow]) -> Truth:

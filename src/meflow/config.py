@@ -129,6 +129,27 @@ class FeatureConfig:
     # are computed between frames averaged over onset-k..onset, apex-k..apex+k and
     # offset..offset+k (native frames; k = this); 0: the labelled frames alone
     onset_apex_average: int = 0  # measured: benchmarks/onset_apex.py (docs/variants.md)
+    # meflow extract --video only: lags k (frames at fps, comma-separated) at which the region
+    # flow of the direct pair (t - k, t) is also computed, every 2nd frame (the learned
+    # spotter's lag columns, docs/spotting.md); '' computes none
+    spot_lags: str = "6,9"
+
+    @property
+    def spot_lag_list(self) -> tuple[int, ...]:
+        """The direct-pair lags (``spot_lags`` parsed), increasing, each once."""
+        out: set[int] = set()
+        for part in self.spot_lags.split(","):
+            if not part.strip():
+                continue
+            try:
+                value = int(part)
+            except ValueError:
+                bad = f"features.spot_lags: {part.strip()!r} is not a whole number"
+                raise ConfigError(bad) from None
+            if not 1 <= value <= 64:
+                raise ConfigError(f"features.spot_lags: {value} is not in 1..64")
+            out.add(value)
+        return tuple(sorted(out))
 
     def __post_init__(self) -> None:
         _check_choice(
@@ -141,6 +162,7 @@ class FeatureConfig:
         _check_range("features", "margin", self.margin, 0, 4096)
         _check_range("features", "noise_floor", self.noise_floor, 0.0, 100.0)
         _check_range("features", "onset_apex_average", self.onset_apex_average, 0, 16)
+        _ = self.spot_lag_list  # checked here: a bad list fails when the settings are read
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,15 @@ def test_the_recording_has_what_the_chunks_must_carry(recording: tuple[Path, Pat
     assert not fv[70:76].any() and fv[69] and fv[76]  # a long one: not
     assert not arrays["valid"][99:101].any()  # the pairs of the unreadable frame
     assert set(BLANK) < set(range(120))
+    # the direct pairs (t - k, t) of features.spot_lags (default), on every 2nd frame
+    lags = ExtractConfig().features.spot_lag_list
+    assert lags and arrays["spot_lags"].tolist() == list(lags)
+    lv = arrays["lag_vector"]
+    assert lv.shape == (119, len(lags), 42, 2)
+    computed = np.isfinite(lv).any(axis=(2, 3))  # row u - 1: frames u - k and u
+    frame = np.arange(1, 120)
+    assert not computed[frame % 2 == 1].any() and not computed[frame < lags[0]].any()
+    assert computed[(frame % 2 == 0) & (frame >= 40) & (frame < 70)].all()
 
 
 @pytest.mark.parametrize("source", ["frame folder", "video file"])

@@ -27,9 +27,14 @@ _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # as features.cache: the same inputs, the s
 
 
 def assemble(
-    chunks: Sequence[Path], ok: np.ndarray, max_gap: int, timings: dict[str, float]
+    chunks: Sequence[Path],
+    ok: np.ndarray,
+    max_gap: int,
+    timings: dict[str, float],
+    spot_lags: Sequence[int] = (),
 ) -> SequenceFeatures:
-    """The recording's features from its chunk files, in order (as one pass gives them)."""
+    """The recording's features from its chunk files, in order (as one pass gives them; the
+    direct pairs of ``spot_lags`` where the chunks hold them)."""
     pairs = ok.shape[0] - 1
     out: dict[str, np.ndarray] = {}
     at = 0
@@ -40,13 +45,18 @@ def assemble(
             if k not in out:
                 out[k] = np.empty((pairs, *arrays[k].shape[1:]), dtype=arrays[k].dtype)
             out[k][at : at + m] = arrays[k]
+        if "lag_vector" in arrays:
+            if "lag_vector" not in out:
+                shape = (pairs, *arrays["lag_vector"].shape[1:])
+                out["lag_vector"] = np.empty(shape, dtype=np.float32)
+            out["lag_vector"][at : at + m] = arrays["lag_vector"]
         at += m
     assert at == pairs, (at, pairs)
     # gap filling's validity depends only on which frames have landmarks
     _, frame_valid = fill_gaps(np.where(ok, 0.0, np.nan).astype(np.float32)[:, None], max_gap)
     return SequenceFeatures(
         out["angle"], out["magnitude"], out["valid"], frame_valid, timings, out["vector"],
-        out["main"],
+        out["main"], out.get("lag_vector"), tuple(spot_lags) if "lag_vector" in out else (),
     )  # fmt: skip
 
 

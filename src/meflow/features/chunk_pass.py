@@ -29,7 +29,7 @@ from meflow.features.cache import load_npz, save_npz
 from meflow.features.chunk_source import FramePlan, FrameReader, iter_frames
 from meflow.features.pooling import AVERAGES
 from meflow.features.sequence import STAGES, strided
-from meflow.features.streaming import SequencePass
+from meflow.features.streaming import LAG_STRIDE, SequencePass
 
 PAIR_ARRAYS = ("angle", "magnitude", "vector", "main", "valid")
 
@@ -144,9 +144,10 @@ def start_chunk_worker(context: dict[str, Any], alone: bool) -> ChunkWorker:
     )
 
 
-def span(task: ChunkTask, n: int, lag: int) -> tuple[int, int]:
-    """The frames ``s .. e - 1`` whose landmarks the pairs of ``task`` read."""
-    return max(0, task.lo - 1 - lag), min(n, task.hi + lag)
+def span(task: ChunkTask, n: int, lag: int, back: int = 0) -> tuple[int, int]:
+    """The frames ``s .. e - 1`` whose landmarks the pairs of ``task`` read (with direct
+    pairs reaching ``back`` frames before the first pair's first frame)."""
+    return max(0, task.lo - 1 - back - lag), min(n, task.hi + lag)
 
 
 def read_landmarks(work: Path, block: int, s: int, e: int) -> tuple[np.ndarray, np.ndarray]:
@@ -167,18 +168,24 @@ def compute_chunk(w: ChunkWorker, task: ChunkTask) -> ChunkOutput:
     """The executor's task: the region features of the chunk's pairs."""
     cfg = w.cfg
     lag = cfg.face.max_gap + 1
-    s, e = span(task, w.plan.frames, lag)
+    lags = cfg.features.spot_lag_list
+    back = max(lags, default=0)  # frames before the chunk's first pair its direct pairs read
+    s, e = span(task, w.plan.frames, lag, back)
     raw, found = read_landmarks(w.work, w.block, s, e)
     tm = dict.fromkeys(STAGES, 0.0)
     average = AVERAGES[cfg.features.angle_average]
-    sequence = SequencePass(cfg, average, w.flow, lambda: w.flow, tm, False)
-    frames = iter_frames(w.plan, task.lo - 1, task.hi)
+    sequence = SequencePass(
+        cfg, average, w.flow, lambda: w.flow, tm, False,
+        spot_lags=lags, lag_stride=LAG_STRIDE, offset=s, first_pair=task.lo - s,
+    )  # fmt: skip
+    first = max(0, task.lo - 1 - back)
+    frames = iter_frames(w.plan, first, task.hi)
 
     def items() -> Iterator[object]:
         for j in range(e - s):
             i = s + j
             frame = None
-            if task.lo - 1 <= i < task.hi:
+            if first <= i < task.hi:
                 t0 = time.perf_counter()
                 frame = next(frames)
                 tm["decode"] += time.perf_counter() - t0
@@ -188,21 +195,27 @@ def compute_chunk(w: ChunkWorker, task: ChunkTask) -> ChunkOutput:
     try:
         sequence.consume(items(), [], f"{w.plan.path} pairs {task.lo}..{task.hi - 1}")
     except NoFaceError:  # no face near these pairs: all of them invalid, as in one pass
-        return ChunkOutput(task.index, _invalid(m), tm)
+        return ChunkOutput(task.index, _invalid(m, len(lags)), tm)
     rows = sequence.rows[task.lo - s - 1 : task.hi - s - 1]
     arrays = {
         k: np.stack([getattr(r[0], k) for r in rows])
         for k in ("angle", "magnitude", "vector", "main")
     }
     arrays["valid"] = np.array([r[1] for r in rows], dtype=bool)
+    lag_vector = sequence.lag_vector()
+    if lag_vector is not None:
+        arrays["lag_vector"] = lag_vector[task.lo - s - 1 : task.hi - s - 1]
     return ChunkOutput(task.index, arrays, tm)
 
 
-def _invalid(m: int) -> dict[str, np.ndarray]:
-    return {
+def _invalid(m: int, lags: int) -> dict[str, np.ndarray]:
+    out = {
         "angle": np.full((m, N_REGIONS), np.nan, np.float32),
         "magnitude": np.full((m, N_REGIONS), np.nan, np.float32),
         "vector": np.full((m, N_REGIONS, 2), np.nan, np.float32),
         "main": np.full((m, N_REGIONS, 2), np.nan, np.float32),
         "valid": np.zeros(m, dtype=bool),
     }
+    if lags:
+        out["lag_vector"] = np.full((m, lags, N_REGIONS, 2), np.nan, np.float32)
+    return out

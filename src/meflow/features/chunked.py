@@ -297,8 +297,10 @@ def extract_chunked(
         marks.stop()
     for k, v in marks.timings.items():
         timings[k] += v
-    feats = assemble([chunk_path(work, t.index) for t in tasks], ok, cfg.face.max_gap, timings)
+    chunks = [chunk_path(work, t.index) for t in tasks]
+    feats = assemble(chunks, ok, cfg.face.max_gap, timings, cfg.features.spot_lag_list)
     feats.without_motion(plan.taken[1:] == plan.taken[:-1])
+    feats.lags_without_motion(plan.taken)
     target = Path(out_dir) / f"{name}.npz"
     save_features(target, feats, plan, cfg, Path(path))
     if not keep_work:

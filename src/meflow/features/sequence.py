@@ -57,6 +57,10 @@ class SequenceFeatures:
     # vector of each region, and the mean vector of its main direction (MDMO); NaN as angle
     vector: np.ndarray = field(default_factory=lambda: np.zeros((0, N_REGIONS, 2), np.float32))
     main: np.ndarray = field(default_factory=lambda: np.zeros((0, N_REGIONS, 2), np.float32))
+    # a video's extraction with features.spot_lags: (pairs, lags, 42, 2) float32, row u - 1
+    # the region mean vectors of the direct pair (u - k, u) for each lag k of ``spot_lags``
+    lag_vector: np.ndarray | None = None
+    spot_lags: tuple[int, ...] = ()
 
     @property
     def frames(self) -> int:
@@ -71,6 +75,16 @@ class SequenceFeatures:
             "main": self.main,
             "valid": self.valid,
             "frame_valid": self.frame_valid,
+            **self.lag_arrays(),
+        }
+
+    def lag_arrays(self) -> dict[str, np.ndarray]:
+        """{lag_vector, spot_lags} of the direct pairs; empty without them."""
+        if self.lag_vector is None:
+            return {}
+        return {
+            "lag_vector": self.lag_vector,
+            "spot_lags": np.array(self.spot_lags, dtype=np.int32),
         }
 
     def without_motion(self, repeated: np.ndarray) -> None:
@@ -81,6 +95,20 @@ class SequenceFeatures:
             for a in (self.vector, self.main, self.magnitude):
                 a[repeated] = np.where(np.isnan(a[repeated]), np.nan, 0.0)
             self.angle[repeated] = np.nan
+
+    def lags_without_motion(self, index: np.ndarray) -> None:
+        """Makes each direct pair (t - k, t) whose two frames are one source frame (``index``:
+        each analysed frame's source index) a pair without motion, in place, as
+        ``without_motion`` does for consecutive pairs; those not computed stay NaN."""
+        lv = self.lag_vector
+        if lv is None:
+            return
+        for j, k in enumerate(self.spot_lags):
+            same = np.zeros(lv.shape[0], dtype=bool)  # row u - 1: frames u - k and u
+            if k < len(index):
+                same[k - 1 :] = index[k:] == index[:-k]
+            part = lv[same, j]
+            lv[same, j] = np.where(np.isnan(part), np.nan, 0.0)
 
 
 def on_span(
@@ -248,11 +276,18 @@ class SequenceExtractor:
         self.close()
 
     def run(
-        self, frames: FrameIterable, name: str = "sequence", landmark_stride: int = 1
+        self,
+        frames: FrameIterable,
+        name: str = "sequence",
+        landmark_stride: int = 1,
+        spot_lags: tuple[int, ...] = (),
+        lag_stride: int = 1,
     ) -> SequenceFeatures:
         """Features of every consecutive pair of the frames that ``frames()`` yields, the
         landmarks looked for on every ``landmark_stride``-th frame and the last (the others
-        filled as gaps are: at most ``face.max_gap + 1``; a video's, face.landmark_stride)."""
+        filled as gaps are: at most ``face.max_gap + 1``; a video's, face.landmark_stride).
+        ``spot_lags``: the direct pairs (t - k, t) too, on every ``lag_stride``-th frame
+        (``SequencePass``; the result's ``lag_vector``)."""
         if not 1 <= landmark_stride <= self.cfg.face.max_gap + 1:
             raise MeflowError(
                 f"landmark stride {landmark_stride} is not in 1..face.max_gap + 1 "
@@ -273,7 +308,14 @@ class SequenceExtractor:
         if self.threaded:
             items = in_thread(items, depth, q)
         sequence = SequencePass(
-            self.cfg, self._average, self.flow, self._second_flow, timings, self.threaded
+            self.cfg,
+            self._average,
+            self.flow,
+            self._second_flow,
+            timings,
+            self.threaded,
+            spot_lags=spot_lags,
+            lag_stride=lag_stride,
         )
         try:
             sequence.consume(items, ended, name)
@@ -283,7 +325,9 @@ class SequenceExtractor:
                 close()
         angle, magnitude, vector, main, valid, frame_valid = sequence.arrays()
         timings["preprocess"] += timings.pop("preprocess_producer")
-        return SequenceFeatures(angle, magnitude, valid, frame_valid, timings, vector, main)
+        out = SequenceFeatures(angle, magnitude, valid, frame_valid, timings, vector, main)
+        out.lag_vector, out.spot_lags = sequence.lag_vector(), tuple(spot_lags)
+        return out
 
     def _second_flow(self) -> FlowFn:
         """The flow backend of the thread that shares a sequence's last pairs (made once)."""

@@ -20,6 +20,9 @@ from meflow.features.pooling import AngleAverage, RegionStats
 from meflow.preprocess import preprocess
 
 _END = object()
+# a video's direct pairs (features.spot_lags) are computed on every LAG_STRIDE-th analysed
+# frame: the learned spotter trains on every 2nd frame and smooths over 5 and more
+LAG_STRIDE = 2
 # what the producer gives per frame: (landmarks or None, the frame or None, its preprocessed
 # image or None when the consumer is to make it)
 Produced = tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]
@@ -95,6 +98,13 @@ class SequencePass:
     'first'). It is computed once both frames hold a detected face, or once ``max_gap + 1``
     frames of look-ahead make its gap filling final; the pairs left at the end are shared
     with a second thread when the producer runs in a thread of its own (``threaded``).
+
+    ``spot_lags`` (frames): with pair u, the region mean flow vectors of the direct pair
+    from frame u - k to frame u are computed for each lag k (``lag_rows``: (lags, 42, 2) per
+    pair, NaN where either frame has no face, u - k < 0 or the frame is not a multiple of
+    ``lag_stride``; the same ``pair_stats`` as any pair). ``offset`` is the number of the
+    first frame in the whole recording (for the stride); pairs before ``first_pair`` are
+    placeholders without flow (a chunk's frames before its own pairs).
     """
 
     def __init__(
@@ -105,8 +115,18 @@ class SequencePass:
         second_flow: Callable[[], FlowFn],
         timings: dict[str, float],
         threaded: bool,
+        spot_lags: tuple[int, ...] = (),
+        lag_stride: int = 1,
+        offset: int = 0,
+        first_pair: int = 1,
     ) -> None:
         self.cfg = cfg
+        self.spot_lags = tuple(int(k) for k in spot_lags)
+        self.lag_stride = max(1, int(lag_stride))
+        self.offset = offset
+        self.first_pair = first_pair
+        self.keep = max(self.spot_lags, default=1)  # frames back that a later pair still reads
+        self.lag_rows: list[np.ndarray] = []  # per pair: (lags, 42, 2) direct-pair vectors
         self.average = average
         self.flow = flow
         self.second_flow = second_flow  # a backend of its own for the second thread
@@ -124,6 +144,7 @@ class SequencePass:
         nan_row = np.full(N_REGIONS, np.nan, dtype=np.float32)
         nan_vec = np.full((N_REGIONS, 2), np.nan, dtype=np.float32)
         self._nan_stats = RegionStats(nan_row, nan_row, nan_vec, nan_vec)
+        self._nan_lags = np.full((len(self.spot_lags), N_REGIONS, 2), np.nan, dtype=np.float32)
 
     def consume(self, items: Iterable[object], ended: list[int], name: str) -> None:
         """Takes every produced frame of ``items`` and computes every pair; raises NoFaceError
@@ -148,6 +169,14 @@ class SequencePass:
         while self.next_u < n:
             self._pair_at(self.next_u)
             self.next_u += 1
+
+    def lag_vector(self) -> np.ndarray | None:
+        """(pairs, lags, 42, 2) float32 the direct pairs' vectors; None without lags."""
+        if not self.spot_lags:
+            return None
+        if not self.lag_rows:
+            return np.zeros((0, len(self.spot_lags), N_REGIONS, 2), np.float32)
+        return np.stack(self.lag_rows)
 
     def arrays(self) -> tuple[np.ndarray, ...]:
         """(angle, magnitude, vector, main, valid, frame_valid) of the finished pass."""
@@ -196,41 +225,71 @@ class SequencePass:
 
     def _stats(self, u: int, flow: FlowFn, tm: dict[str, float]) -> tuple[RegionStats, bool]:
         """Pair u's statistics and whether it is valid, computed with ``flow``."""
+        if u < self.first_pair:
+            return self._nan_stats, False
         a = 0 if self.ref_first else u - 1
-        (pa, ok_a), (pb, ok_b) = self._landmarks(a), self._landmarks(u)
-        g0, g1 = self.grays.get(a), self.grays.get(u)
+        stats = self._between(a, u, flow, tm)
+        return (self._nan_stats, False) if stats is None else (stats, True)
+
+    def _between(self, a: int, b: int, flow: FlowFn, tm: dict[str, float]) -> RegionStats | None:
+        """The statistics of the flow from frame a to frame b; None without both faces."""
+        (pa, ok_a), (pb, ok_b) = self._landmarks(a), self._landmarks(b)
+        g0, g1 = self.grays.get(a), self.grays.get(b)
         if ok_a and ok_b and g0 is not None and g1 is not None:
-            return pair_stats(self.cfg, flow, self.average, g0, g1, pa, pb, tm), True
-        return self._nan_stats, False
+            return pair_stats(self.cfg, flow, self.average, g0, g1, pa, pb, tm)
+        return None
+
+    def _lagged(self, u: int, flow: FlowFn, tm: dict[str, float]) -> np.ndarray:
+        """(lags, 42, 2) the region mean vectors of the direct pairs (u - k, u)."""
+        if u < self.first_pair or (self.offset + u) % self.lag_stride:
+            return self._nan_lags
+        out = self._nan_lags.copy()
+        for j, k in enumerate(self.spot_lags):
+            if u - k >= 0 and (stats := self._between(u - k, u, flow, tm)) is not None:
+                out[j] = stats.vector
+        return out
+
+    def _row(self, u: int, flow: FlowFn, tm: dict[str, float]) -> tuple[RegionStats, bool]:
+        """Pair u's statistics and validity; its direct pairs go into ``lag_rows``."""
+        row = self._stats(u, flow, tm)
+        if self.spot_lags:
+            self.lag_rows.append(self._lagged(u, flow, tm))
+        return row
 
     def _pair_at(self, u: int) -> None:
         """Computes pair u here, then lets go of the frame no later pair needs."""
-        self.rows.append(self._stats(u, self.flow, self.timings))
-        if not (self.ref_first and u == 1):  # the reference frame stays for every pair
-            self.grays.pop(u - 1, None)
+        self.rows.append(self._row(u, self.flow, self.timings))
+        drop = u - self.keep
+        if drop >= 0 and not (self.ref_first and drop == 0):  # the reference frame stays
+            self.grays.pop(drop, None)
 
     def _last_pairs(self, lo: int, hi: int) -> None:
         """Pairs lo..hi-1 once every frame is in: the landmark thread is done, so a second
         thread takes the upper half (DIS objects are not thread-safe: its own backend)."""
         mid = (lo + hi + 1) // 2
         upper: list[tuple[RegionStats, bool]] = []
+        upper_lags: list[np.ndarray] = []
         failure: list[BaseException] = []
         flow2, tm2 = self.second_flow(), dict.fromkeys(self.timings, 0.0)
 
         def helper() -> None:
             try:
-                upper.extend(self._stats(u, flow2, tm2) for u in range(mid, hi))
+                for u in range(mid, hi):
+                    upper.append(self._stats(u, flow2, tm2))
+                    if self.spot_lags:
+                        upper_lags.append(self._lagged(u, flow2, tm2))
             except BaseException as exc:  # re-raised in the caller's thread
                 failure.append(exc)
 
         worker = threading.Thread(target=helper, name="meflow-pairs", daemon=True)
         worker.start()
         try:
-            self.rows.extend(self._stats(u, self.flow, self.timings) for u in range(lo, mid))
+            self.rows.extend(self._row(u, self.flow, self.timings) for u in range(lo, mid))
         finally:
             worker.join()
         if failure:
             raise failure[0]
         self.rows.extend(upper)
+        self.lag_rows.extend(upper_lags)
         for k, v in tm2.items():
             self.timings[k] += v

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from meflow.errors import MeflowError, NoFaceError
+from meflow.features.streaming import LAG_STRIDE
 from meflow.io.timebase import Timed, resample, timed_frames
 
 if TYPE_CHECKING:
@@ -111,7 +112,13 @@ def video_features(
             yield frame
 
     try:
-        feats = ext.run(frames, name=str(p), landmark_stride=cfg.face.landmark_stride)
+        feats = ext.run(
+            frames,
+            name=str(p),
+            landmark_stride=cfg.face.landmark_stride,
+            spot_lags=cfg.features.spot_lag_list,
+            lag_stride=LAG_STRIDE,
+        )
     except NoFaceError:
         # the extractor counts resampled frames; name the file's own count
         raise NoFaceError(f"{p}: no face found in any of its {decoded[0]} frames") from None
@@ -123,6 +130,7 @@ def video_features(
     )
     repeated = index[1:] == index[:-1]
     feats.without_motion(repeated)
+    feats.lags_without_motion(index)
     vf.notes = _notes(vf, repeated, cfg.features.window)
     if used < 2:
         at = "" if used == vf.decoded else f" at {step_rate:g} fps (of {vf.decoded} decoded)"

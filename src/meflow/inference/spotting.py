@@ -39,7 +39,8 @@ def recording_flow(vf: VideoFeatures, name: str) -> RecordingFlow:
     from meflow.spotting.baseline import RecordingFlow
 
     f = vf.features
-    return RecordingFlow(name, f.vector, f.valid, vf.rate, frame_numbers=vf.frame_index)
+    return RecordingFlow(name, f.vector, f.valid, vf.rate, frame_numbers=vf.frame_index,
+                         lag_vector=f.lag_vector, spot_lags=f.spot_lags)  # fmt: skip
 
 
 def analysed_frame(vf: VideoFeatures, number: int) -> int:

@@ -80,7 +80,9 @@ class RecordingFlow:
     ``valid``: (pairs,) bool; pair t joins frames t and t + 1; ``fps``: the rate of these
     frames. Intervals come out numbered ``first_frame + frame``, or ``frame_numbers[frame]``
     when given ((frames,) non-decreasing: each analysed frame's number in the source, as the
-    ``frames`` array of an extracted video holds them).
+    ``frames`` array of an extracted video holds them). ``lag_vector`` (optional, features.
+    spot_lags): (pairs, lags, 42, 2), row t the region mean flow of the direct pair from frame
+    t + 1 - k to frame t + 1 for each lag k of ``spot_lags`` (NaN where not computed).
     """
 
     name: str
@@ -89,6 +91,8 @@ class RecordingFlow:
     fps: float
     first_frame: int = 0
     frame_numbers: np.ndarray | None = None
+    lag_vector: np.ndarray | None = None
+    spot_lags: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         v = np.asarray(self.vector, dtype=np.float64)
@@ -113,6 +117,23 @@ class RecordingFlow:
                     "non-decreasing"
                 )
             object.__setattr__(self, "frame_numbers", nums)
+        self._check_lags(v.shape[0])
+
+    def _check_lags(self, pairs: int) -> None:
+        """Checks and keeps the direct pairs' vectors (float64) and lags (a tuple of ints)."""
+        lags = tuple(int(k) for k in self.spot_lags)
+        object.__setattr__(self, "spot_lags", lags)
+        if self.lag_vector is None:
+            if lags:
+                raise MeflowError(f"recording {self.name!r}: spot_lags without lag_vector")
+            return
+        lv = np.asarray(self.lag_vector, dtype=np.float64)
+        if lv.shape != (pairs, len(lags), self.vector.shape[1], 2) or min(lags, default=1) < 1:
+            raise MeflowError(
+                f"recording {self.name!r}: lag_vector must be ({pairs}, {len(lags)}, "
+                f"{self.vector.shape[1]}, 2) for lags {list(lags)}, got {lv.shape}"
+            )
+        object.__setattr__(self, "lag_vector", lv)
 
     def number(self, frame: int) -> int:
         """The source's number of analysed frame ``frame``."""
@@ -127,17 +148,21 @@ class RecordingFlow:
 
 
 def read_video_features(path: Path, name: str | None = None) -> RecordingFlow:
-    """The RecordingFlow of a file ``meflow extract --video`` wrote (numbered as the source)."""
+    """The RecordingFlow of a file ``meflow extract --video`` wrote (numbered as the source),
+    with its direct pairs where the file holds them (``lag_vector``)."""
     arrays, _ = load_npz(path)
     missing = [k for k in ("vector", "valid", "analysis_fps", "frames") if k not in arrays]
     if missing:
         raise MeflowError(f"{path}: not an extracted video's features (no {', '.join(missing)})")
+    lags = "lag_vector" in arrays and "spot_lags" in arrays  # features.spot_lags: optional
     return RecordingFlow(
         name or Path(path).stem,
         arrays["vector"],
         arrays["valid"],
         float(arrays["analysis_fps"]),
         frame_numbers=arrays["frames"],
+        lag_vector=arrays["lag_vector"] if lags else None,
+        spot_lags=tuple(int(k) for k in arrays["spot_lags"]) if lags else (),
     )
 
 

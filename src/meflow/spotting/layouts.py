@@ -188,7 +188,8 @@ def load_flow(rec: LongRecording, npz: Path) -> RecordingFlow:
             "(delete the file to extract it again)"
         )
     return RecordingFlow(rec.name, flow.vector, flow.valid, flow.fps,
-                         frame_numbers=numbers[taken])  # fmt: skip
+                         frame_numbers=numbers[taken], lag_vector=flow.lag_vector,
+                         spot_lags=flow.spot_lags)  # fmt: skip
 
 
 @dataclass

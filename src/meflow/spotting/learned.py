@@ -37,7 +37,14 @@ import numpy as np
 from meflow.errors import MeflowError
 from meflow.spotting.baseline import RecordingFlow
 from meflow.spotting.learned_decode import DecodeParams, candidates, decode
-from meflow.spotting.learned_features import SCALES_S, feature_names, frame_features, frame_labels
+from meflow.spotting.learned_features import (
+    SCALES_S,
+    feature_names,
+    frame_features,
+    frame_labels,
+    lag_feature_names,
+    lag_features,
+)
 from meflow.spotting.learned_linear import check_linear, fit_linear, predict_proba
 from meflow.spotting.model import SPOTTER_VERSION, Blinks, Spotter, register
 from meflow.spotting.scoring import Interval, score_spotting
@@ -53,6 +60,8 @@ class LearnedSpotter:
     decode: DecodeParams
     scales_s: tuple[float, ...] = SCALES_S
     info: Mapping[str, Any] = field(default_factory=dict)  # how it was trained (JSON-able)
+    # the direct pairs' lags (features.spot_lags) whose columns it uses; () for none
+    spot_lags: tuple[int, ...] = ()
 
     @property
     def name(self) -> str:
@@ -65,13 +74,15 @@ class LearnedSpotter:
             for k, v in self.model.items()
         }
         object.__setattr__(self, "model", model)
-        check_linear(self.model, len(feature_names(self.scales_s)))
+        object.__setattr__(self, "spot_lags", tuple(int(k) for k in self.spot_lags))
+        columns = len(feature_names(self.scales_s)) + len(lag_feature_names(self.spot_lags))
+        check_linear(self.model, columns)
 
     def probabilities(self, rec: RecordingFlow) -> np.ndarray:
         """(frames, 4) P(neither, micro, macro, blink) of every frame of ``rec``; a frame that
         no valid pair touches (no face there) is "neither" for certain: nothing is spotted
         where the face was not seen."""
-        x = frame_features(rec.vector, rec.valid, rec.fps, self.scales_s)
+        x = recording_features(rec, self.scales_s, self.spot_lags)
         return unseen_as_neither(_full(self.model, x), rec.valid)
 
     def spot(self, rec: RecordingFlow) -> list[Interval]:
@@ -86,9 +97,35 @@ class LearnedSpotter:
             "version": SPOTTER_VERSION,
             "decode": asdict(self.decode),
             "scales_s": list(self.scales_s),
+            "spot_lags": list(self.spot_lags),
             "info": dict(self.info),
         }
         return {k: np.asarray(v) for k, v in self.model.items()}, meta
+
+
+def recording_features(
+    rec: RecordingFlow, scales_s: tuple[float, ...], spot_lags: tuple[int, ...]
+) -> np.ndarray:
+    """(frames, columns) a recording's frame features: the displacement columns, then the
+    direct pairs' columns of ``spot_lags`` (MeflowError when the recording lacks them)."""
+    x = frame_features(rec.vector, rec.valid, rec.fps, scales_s)
+    if not spot_lags:
+        return x
+    try:
+        lag = lag_features(rec.lag_vector, rec.spot_lags, spot_lags)
+    except MeflowError as exc:
+        raise MeflowError(f"recording {rec.name!r}: {exc}") from None
+    return np.hstack([x, lag])
+
+
+def common_lags(recordings: Sequence[RecordingFlow]) -> tuple[int, ...]:
+    """The direct pairs' lags every recording has (none without recordings)."""
+    if not recordings:
+        return ()
+    have = set(recordings[0].spot_lags)
+    for r in recordings[1:]:
+        have &= set(r.spot_lags)
+    return tuple(sorted(have))
 
 
 def unseen_as_neither(prob: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -118,9 +155,10 @@ def _learned_from_state(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any
         params = DecodeParams(**dict(meta["decode"]))
         scales = tuple(float(s) for s in meta["scales_s"])
         info = dict(meta.get("info", {}))
+        lags = tuple(int(k) for k in meta.get("spot_lags", ()))  # none in older states
     except (KeyError, TypeError, ValueError) as exc:
         raise MeflowError(f"malformed learned spotter state ({exc})") from None
-    return LearnedSpotter(dict(arrays), params, scales, info)
+    return LearnedSpotter(dict(arrays), params, scales, info, lags)
 
 
 # ---- training ---------------------------------------------------------------------------
@@ -233,11 +271,13 @@ def train_learned(
     max_iter: int = 300,
     stride: int = 2,
     scales_s: Sequence[float] = SCALES_S,
+    spot_lags: Sequence[int] | None = None,
 ) -> LearnedSpotter:
     """The learned spotter fitted on these training recordings (its penalty C from ``c_grid``
     and its decoding chosen on inner subject folds among them). ``subjects``: recording ->
     subject (default: the name's part before '/', as '<subject>/<recording>'; a name without
-    '/' is its own subject)."""
+    '/' is its own subject). ``spot_lags``: the direct pairs' lags whose columns it uses
+    (None: those every training recording has; () none)."""
     scales = tuple(float(s) for s in scales_s)
     cs = [float(c) for c in c_grid]
     if inner_folds < 2:
@@ -245,7 +285,8 @@ def train_learned(
     if max_iter < 1 or stride < 1 or not cs or not all(c > 0 for c in cs):
         raise MeflowError(f"c_grid, max_iter and stride must be positive, got {cs}, {max_iter}, "
                           f"{stride}")  # fmt: skip
-    x = [frame_features(r.vector, r.valid, r.fps, scales) for r in recordings]
+    lags = common_lags(recordings) if spot_lags is None else tuple(int(k) for k in spot_lags)
+    x = [recording_features(r, scales, lags) for r in recordings]
     y = [_labels(r, truth, blinks) for r in recordings]
     groups = _subject_groups(recordings, subjects, inner_folds)
     folds = sorted(set(groups.tolist()))
@@ -264,7 +305,7 @@ def train_learned(
         c, params, info["inner_f1"] = best
     info["c"] = c
     model = fit_classifier(np.vstack(x), np.concatenate(y), c, max_iter, stride)
-    return LearnedSpotter(model, params, scales, info)
+    return LearnedSpotter(model, params, scales, info, lags)
 
 
 def _train(

@@ -119,3 +119,76 @@ def frame_labels(
     for lo, hi, kind in expressions:
         y[(numbers >= lo) & (numbers <= hi)] = 1 if kind == "micro" else 2
     return y
+
+
+# ---- direct pairs (features.spot_lags) ---------------------------------------------------
+# With a video extracted with features.spot_lags, each lag k also gives the region flow of the
+# direct pair (t - k, t): one flow's noise where |p(t) - p(t - k)| sums k pairs' noise.
+LAG_STATS = ("back", "fwd")
+
+
+def lag_feature_names(lags: tuple[int, ...]) -> list[str]:
+    """The columns of ``lag_features``, in order."""
+    groups = [g for g, _ in GROUPS] + ["top_third"]
+    return [f"{g}:direct_{s}:{k}" for k in lags for s in LAG_STATS for g in groups]
+
+
+def _filled(col: np.ndarray) -> np.ndarray:
+    """The column with its NaN rows filled linearly in time from the computed ones (0 when
+    none is)."""
+    ok = np.isfinite(col)
+    if not ok.any():
+        return np.zeros_like(col)
+    idx = np.arange(col.size)
+    return np.interp(idx, idx[ok], col[ok])
+
+
+def raw_lag_features(
+    lag_vector: np.ndarray, have: tuple[int, ...], want: tuple[int, ...]
+) -> np.ndarray:
+    """(frames, columns) before normalisation (px), ``lag_feature_names(want)`` order: for
+    frame t and lag k, each group's mean |d| of the direct pair (t - k, t) (back) and of
+    (t, t + k) (fwd), and the mean of the largest third of the regions' |d|, d with the
+    pair's median vector over the regions removed. Frames whose direct pair was not computed
+    (every other frame, the first k) take values filled linearly in time (``_filled``)."""
+    missing = [k for k in want if k not in have]
+    if missing:
+        raise MeflowError(
+            f"the learned spotter needs the direct pairs of lags {list(want)} (features."
+            f"spot_lags); these features have {list(have) or 'none'}: extract them again"
+        )
+    lv = np.asarray(lag_vector, dtype=np.float64)
+    frames = lv.shape[0] + 1
+    w = _group_matrix()
+    top = max(1, round(N_REGIONS / 3))
+    cols = []
+    for k in want:
+        d = np.full((frames, N_REGIONS, 2), np.nan)
+        d[1:] = lv[:, have.index(k)]
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # frames not computed: all NaN
+            d = d - np.nanmedian(d, axis=1, keepdims=True)
+        mag = np.linalg.norm(d, axis=2)  # (frames, 42), NaN where not computed
+        known = np.isfinite(mag)
+        computed = known.sum(axis=1) >= top
+        z = np.where(known, mag, 0.0)
+        group = (z @ w) / np.maximum(known.astype(float) @ w, 1e-9) * ((known @ w) > 0)
+        ranked = -np.sort(-np.where(known, mag, -np.inf), axis=1)[:, :top].mean(axis=1)
+        back = np.hstack([group, ranked[:, None]])
+        back[~computed] = np.nan
+        back = np.stack([_filled(c) for c in back.T], axis=1)
+        fwd = np.vstack([back[k:], np.repeat(back[-1:], min(k, frames), axis=0)])[:frames]
+        cols += [back, fwd]
+    return np.hstack(cols) if cols else np.zeros((frames, 0))
+
+
+def lag_features(
+    lag_vector: np.ndarray | None, have: tuple[int, ...], want: tuple[int, ...]
+) -> np.ndarray:
+    """(frames, columns) the normalised direct-pair columns (``raw_lag_features``, each as
+    log1p(x / its median over the recording), as ``normalise``); MeflowError when the
+    recording lacks a lag of ``want``."""
+    if lag_vector is None:
+        have = ()
+        lag_vector = np.zeros((0, 0, N_REGIONS, 2))
+    return normalise(raw_lag_features(lag_vector, tuple(have), tuple(want)))
