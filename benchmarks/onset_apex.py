@@ -1,7 +1,8 @@
 """The onset-to-apex table: recognition with the labelled onset, apex and offset given.
 
     .venv/bin/python benchmarks/onset_apex.py --cache CACHE --data DATA --work DIR
-        [--averages 0,1,2] [--cs 0.03,0.1,0.3] [--bootstrap 1000] [--threads 1]
+        [--averages 0,1] [--cs 0.03,0.1,0.3] [--nested-averages 0] [--nested-cs 0.1]
+        [--nested-inputs A,B,...] [--bootstrap 1000] [--threads 1]
 
 CACHE is the recommended extraction of the dataset DATA (its samples, labels and subjects, and
 the blind row's windows). For each k of ``--averages`` the onset-to-apex and apex-to-offset
@@ -14,14 +15,19 @@ seen from the onset and from the offset), its ``-bilateral`` form (both sides of
 averaged), ``onset-apex-offset-parts`` (the same over four parts of each region) and its
 ``-bilateral`` form, and ``onset-apex-offset-strain`` (the region means with each region's
 optical strain magnitude) at every k and C, leave-one-subject-out
-as ``meflow reproduce`` scores a row (the same metrics, folds and class prior); the baseline
-(onset-apex, k = 0, C = 0.1: the labelled frames alone) and the blind recommended row (logreg
-on the centred window's vector-bins) beside them. Then the nested choice: for each person, the
-row (input, k, C) with the best micro AUC of an inner leave-one-subject-out on the other
-people only, trained on them and scored on that person; the person's own samples never choose.
-Printed: the rows, the nested figure and its choices; written:
-benchmarks/results/onset_apex.json (``--out`` another folder, ``--name`` another file name:
-another set's table beside the benchmark's).
+as ``meflow reproduce`` scores a row (the same metrics, folds and class prior); the same
+inputs at k = 0 standardised per subject (``subject_standardised``: each person's samples
+centred on their own mean and divided by their own sd, per feature, without labels); the
+ensemble (the mean of the class probabilities of the subject-standardised rows on ENSEMBLE at
+k = 0, C = 0.1: the configuration frozen on the first two sets before a third was made); the
+baseline (onset-apex, k = 0, C = 0.1: the labelled frames alone) and the blind recommended
+row (logreg on the centred window's vector-bins) beside them. Then the nested choice: for
+each person, the row (input of ``--nested-inputs``, standardisation or none, k, C) with the
+best micro AUC of an inner leave-one-subject-out on the other people only, trained on them
+and scored on that person; the person's own samples never choose (their own unlabelled
+statistics do standardise them). Printed: the rows, the nested figure and its choices;
+written: benchmarks/results/onset_apex.json (``--out`` another folder, ``--name`` another
+file name: another set's table beside the benchmark's).
 """
 
 from __future__ import annotations
@@ -52,6 +58,17 @@ INPUTS = (
 # how a person's configuration is chosen from the inner leave-one-subject-out of the others:
 # by micro AUC alone, or by micro AUC + UF1 (the two figures the issue's target names)
 CRITERIA = ("auc", "auc+uf1")
+# per-subject standardisation of an input (no labels: each feature centred on the person's own
+# mean and divided by its own sd over that person's samples), rows at k = 0 beside the plain ones
+NORMS = ("none", "subject")
+SUBJECT_EPS = 1e-3  # px added to a person's sd (a feature that never moves stays finite)
+# the configuration frozen on the first two sets before the third was looked at: the mean of
+# the class probabilities of three subject-standardised rows (k = 0, C = 0.1)
+ENSEMBLE = (
+    "onset-apex-offset-bilateral",
+    "onset-apex-offset-parts",
+    "onset-apex-offset-parts-bilateral",
+)
 TARGET = (0.98, 0.85)  # issue 21: micro AUC and UF1 with onset and apex given
 BASELINE = ("onset-apex", 0, 0.1)  # the labelled frames alone, train.c: logreg-onset-apex
 
@@ -63,10 +80,25 @@ class Candidate:
     input: str
     k: int
     c: float
+    norm: str = "none"
 
     @property
     def key(self) -> str:
-        return f"{self.input}.k{self.k}.c{self.c:g}"
+        return f"{self.input}.k{self.k}.c{self.c:g}" + ("" if self.norm == "none" else ".subject")
+
+
+def subject_standardised(X: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """(N, F) float64: the flattened input with each person's samples centred on their own
+    mean and divided by their own sd (+ SUBJECT_EPS) per feature. Uses no label, and a test
+    person's statistics come from that person's samples alone (as a new person's unlabelled
+    clips would give them), so it is the same inside every fold as before the folds."""
+    F = X.reshape(len(X), -1).astype(np.float64)
+    out = np.empty_like(F)
+    for g in np.unique(groups):
+        m = groups == g
+        Z = F[m] - F[m].mean(axis=0)
+        out[m] = Z / (Z.std(axis=0) + SUBJECT_EPS)
+    return out
 
 
 def flows(work: Path, data: Path, dataset: str, k: int, cfg: ExperimentConfig) -> Path:
@@ -170,8 +202,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cache", type=Path, required=True, help="the recommended extraction")
     p.add_argument("--data", type=Path, required=True, help="the dataset the cache was made of")
     p.add_argument("--work", type=Path, required=True, help="folder of the flows (reused)")
-    p.add_argument("--averages", default="0,1,2", help="features.onset_apex_average values")
-    p.add_argument("--nested-averages", default="0,1", help="those the nested choice considers")
+    p.add_argument("--averages", default="0,1", help="features.onset_apex_average values")
+    p.add_argument("--nested-averages", default="0", help="those the nested choice considers")
+    p.add_argument("--nested-cs", default="0.1", help="the C values the nested choice considers")
+    p.add_argument(
+        "--nested-inputs", default=",".join(ENSEMBLE), help="the inputs the nested choice considers"
+    )
     p.add_argument("--cs", default="0.03,0.1,0.3", help="logistic regression C values")
     p.add_argument("--bootstrap", type=int, default=1000, help="draws of the 95%% intervals")
     p.add_argument("--threads", type=int, default=1, help="BLAS threads")
@@ -200,13 +236,17 @@ def tables(
 ) -> dict[str, dict[str, list]]:
     """The rows table and the table of the nested choices."""
     rows = [
-        [f"nested choice by inner {crit} (input, k, C chosen on the other people)", "-", "-",
+        [f"nested choice by inner {crit} (input, standardisation chosen on the other people)",
+         "-", "-",
          *_fmt(res[f"nested-{crit}"])]
         for crit in CRITERIA
     ]  # fmt: skip
+    rows += [["ensemble: mean of the subject-standardised rows on " + ", ".join(ENSEMBLE),
+              "0", "0.1", *_fmt(res["ensemble"])]]  # fmt: skip
     rows += [["baseline: logreg on onset-apex, labelled frames alone", "0", "0.1",
               *_fmt(res[base.key])]]  # fmt: skip
-    rows += [[f"logreg on {c.input}", str(c.k), f"{c.c:g}", *_fmt(res[c.key])] for c in grid]
+    rows += [[f"logreg on {c.input}" + (", standardised per subject" if c.norm != "none" else ""),
+              str(c.k), f"{c.c:g}", *_fmt(res[c.key])] for c in grid]  # fmt: skip
     rows += [["blind: logreg on the centred window's vector-bins", "-", "0.1", *_fmt(res["blind"])],
              ["class prior", "-", "-", *_fmt(res["prior"])]]  # fmt: skip
     cols = ["row", "k (frames averaged)", "C", "micro AUC [95% CI]", "UF1", "UAR"]
@@ -222,15 +262,15 @@ def target_figures(res: dict[str, dict[str, Any]]) -> dict[str, str]:
     """The issue's target on each nested row's unrounded figures: {nested-CRIT.auc4, .uf1_4,
     .target ('met' or 'missed'), .auc_ci, .uf1_ci (where bootstrapped)}; printed too."""
     out = {}
-    for crit in CRITERIA:
-        m, key = res[f"nested-{crit}"], f"nested-{crit}"
+    for key in ["ensemble", *(f"nested-{crit}" for crit in CRITERIA)]:
+        m = res[key]
         out[f"{key}.auc4"], out[f"{key}.uf1_4"] = f"{m['micro_roc_auc']:.4f}", f"{m['uf1']:.4f}"
         met = m["micro_roc_auc"] >= TARGET[0] and m["uf1"] >= TARGET[1]
         out[f"{key}.target"] = "met" if met else "missed"
         for name, ci in (("auc_ci", m.get("micro_roc_auc_ci")), ("uf1_ci", m.get("uf1_ci"))):
             out[f"{key}.{name}"] = f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "-"
         print(
-            f"nested by {crit}: micro AUC {out[f'{key}.auc4']} {out[f'{key}.auc_ci']}, "
+            f"{key}: micro AUC {out[f'{key}.auc4']} {out[f'{key}.auc_ci']}, "
             f"UF1 {out[f'{key}.uf1_4']} {out[f'{key}.uf1_ci']}: target {out[f'{key}.target']}"
         )
     return out
@@ -262,43 +302,65 @@ def main(argv: Sequence[str] | None = None) -> int:
     same = np.nan_to_num(b[0]["onset_apex"]) - np.nan_to_num(feats.onset_apex)
     print(f"k=0 onset_apex against the cache's: largest difference {np.abs(same).max():.4f} px")
     grid = [Candidate(i, k, c) for i in INPUTS for k in ks for c in cs]
-    Xs = {cand: build_input(cand.input, b[cand.k], cfg.train) for cand in grid}
+    grid += [Candidate(i, 0, c, "subject") for i in INPUTS for c in cs]
+    ens = [Candidate(i, 0, 0.1, "subject") for i in ENSEMBLE]
+    grid += [e for e in ens if e not in grid]
+
+    def built(cand: Candidate) -> np.ndarray:
+        X = build_input(cand.input, b[cand.k], cfg.train)
+        return X if cand.norm == "none" else subject_standardised(X, groups)
+
+    Xs = {cand: built(cand) for cand in grid}
     nested_ks = [int(v) for v in args.nested_averages.split(",")]
-    choices = {cand: X for cand, X in Xs.items() if cand.k in nested_ks}
+    nested_cs = [float(v) for v in args.nested_cs.split(",")]
+    nested_in = args.nested_inputs.split(",")
+    choices = {
+        Candidate(i, k, c, n): None for n in NORMS for i in nested_in for k in nested_ks
+        for c in nested_cs
+    }  # fmt: skip
+    choices_X = {cand: Xs[cand] if cand in Xs else built(cand) for cand in choices}
     base = Candidate(*BASELINE)
-    Xs_all = {base: build_input(base.input, b[base.k], cfg.train), **Xs}
+    Xs_all = {base: built(base), **Xs}
 
     def metrics(p: np.ndarray) -> dict[str, Any]:
         return evaluate_predictions(y, p, groups, args.bootstrap, cfg.train.seed, feats.classes)
 
     res: dict[str, dict[str, Any]] = {}
+    probs: dict[Candidate, np.ndarray] = {}
     with threadpool_limits(limits=args.threads):
         for cand, X in Xs_all.items():
             tcfg = dataclasses.replace(cfg.train, model="logreg", input=cand.input, c=cand.c)
-            res[cand.key] = metrics(oof(X, y, groups, np.arange(len(y)), tcfg, nc))
-            m = res[cand.key]
+            probs[cand] = oof(X, y, groups, np.arange(len(y)), tcfg, nc)
+            res[cand.key] = m = metrics(probs[cand])
             print(f"{cand.key}: {m['micro_roc_auc']:.3f} UF1 {m['uf1']:.3f}", flush=True)
+        p_ens = np.mean([probs[e] for e in ens], axis=0)
+        res["ensemble"] = metrics(p_ens)
         res["blind"] = metrics(blind(feats, cfg))
         print("nested choice:", flush=True)
         chosen = {}
-        for crit, (p_nested, who) in nested(choices, y, groups, cfg.train, nc).items():
+        rows = {"ensemble": p_ens}
+        for crit, (p_nested, who) in nested(choices_X, y, groups, cfg.train, nc).items():
             res[f"nested-{crit}"], chosen[crit] = metrics(p_nested), who
-            if args.bootstrap:  # the target's other figure, with its interval too
-                ci = bootstrap_ci(y, p_nested, groups, uf1, args.bootstrap, cfg.train.seed)
-                res[f"nested-{crit}"]["uf1_ci"] = [ci.low, ci.high]
+            rows[f"nested-{crit}"] = p_nested
+        if args.bootstrap:  # the target's other figure, with its interval too
+            for key, p in rows.items():
+                ci = bootstrap_ci(y, p, groups, uf1, args.bootstrap, cfg.train.seed)
+                res[key]["uf1_ci"] = [ci.low, ci.high]
     res["prior"] = metrics(prior_probabilities(y, leave_one_subject_out(groups), nc))
     tabs = tables(res, grid, base, chosen)
     for key, t in tabs.items():
         print(f"\n{key}:\n" + "\n".join(" | ".join(r) for r in [t["columns"], *t["rows"]]))
     figures = {"seconds": f"{time.perf_counter() - t0:.0f}", "samples": str(len(y))}
-    named = {"baseline": base.key, "blind": "blind", "prior": "prior"}
+    named = {"baseline": base.key, "blind": "blind", "prior": "prior", "ensemble": "ensemble"}
     named |= {f"nested-{crit}": f"nested-{crit}" for crit in CRITERIA}
     named |= {c.key: c.key for c in grid}
     for name, key in named.items():
         figures[f"{name}.auc"] = f"{res[key]['micro_roc_auc']:.3f}"
         figures[f"{name}.uf1"] = f"{res[key]['uf1']:.3f}"
     figures |= target_figures(res)
-    extra = {"chosen": chosen, "metrics": res, "averages": ks, "cs": cs, "nested": nested_ks}
+    extra = {"chosen": chosen, "metrics": res, "averages": ks, "cs": cs, "nested": nested_ks,
+             "nested_cs": nested_cs, "nested_inputs": nested_in,
+             "ensemble": [e.key for e in ens]}  # fmt: skip
     write_results(
         args.name, tables=tabs, figures=figures, extra=extra, out_dir=args.out,
         argv=None if argv is None else [__file__, *argv],
