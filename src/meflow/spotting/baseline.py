@@ -126,9 +126,12 @@ class RecordingFlow:
         return int(self.vector.shape[0]) + 1
 
 
+VIDEO_KEYS = ("vector", "valid", "analysis_fps", "frames")  # what a RecordingFlow reads
+
+
 def read_video_features(path: Path, name: str | None = None) -> RecordingFlow:
     """The RecordingFlow of a file ``meflow extract --video`` wrote (numbered as the source)."""
-    arrays, _ = load_npz(path)
+    arrays, _ = load_npz(path, VIDEO_KEYS)  # those alone: memory
     missing = [k for k in ("vector", "valid", "analysis_fps", "frames") if k not in arrays]
     if missing:
         raise MeflowError(f"{path}: not an extracted video's features (no {', '.join(missing)})")
