@@ -34,7 +34,7 @@ from meflow.spotting.learned_features import (
     scale_frames,
 )
 
-BLOCK = 1024  # frames of a block (about 34 s at 30 fps)
+BLOCK = 512  # frames of a block (about 17 s at 30 fps)
 SHIFT = 47  # float64 bits dropped from a bin's key: 5 mantissa bits kept (bins ~3% wide)
 _COLUMN = 1 << 24  # key offset of one column from the next (keys of one column: < 2**17 apart)
 
