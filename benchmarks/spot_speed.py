@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/spot_speed.py --work DIR [--seconds 60] [--long-seconds 600]
         [--spotter learned|baseline] [--modes one-pass chunked] [--workers 2] [--repeats 1]
-        [--landmark-stride K] [--also-stride 3] [--skip-memory]
+        [--landmark-stride K] [--also-stride 3] [--skip-memory | --skip-speed]
 
 Target (issue 22): a 60 s 30 fps recording spotted at least 8x real time, warm, on 2 cores;
 memory flat in the recording's length (a 10x longer recording within +10%).
@@ -20,6 +20,9 @@ loaded and one whole run done first, not counted) and times, per extraction mode
   local processes, their start-up included);
 - spotting: reading the features file and ``spotter.spot``;
 
+(the chunked mode writes the features file chunk by chunk, as ``extract --video`` does, never
+holding the recording's features whole: ``extract_chunked(..., features=False)``)
+
 and prints seconds, the real-time factor (recording length / wall time), the CPU seconds of
 the run (all threads of the process and its worker processes: what another load on the
 machine changes least) and where the time goes: the seconds of each stage, summed over the
@@ -33,7 +36,8 @@ process that extracts and spots the recording once (and of its largest worker pr
 the recording and the one ``--long-seconds`` long, in the mode ``--memory-mode``; and the
 peak before spotting (the extraction's, the features object let go: the spotter reads the
 features file, as ``meflow spot`` does).
-Results go to benchmarks/results/spot_speed.json.
+Results go to benchmarks/results/spot_speed.json (with ``--skip-speed``, the memory part
+alone, to benchmarks/results/spot_memory.json).
 """
 
 from __future__ import annotations
@@ -129,7 +133,7 @@ def run_once(
             executor, threads = local_chunking(workers)  # as extract --video --workers N
             target, feats, _ = extract_chunked(
                 folder, Path(d), cfg, chunk_seconds=DEFAULT_CHUNK_SECONDS, executor=executor,
-                threads=threads,
+                threads=threads, features=False,
             )  # fmt: skip
         else:
             target, feats = extract_video(folder, Path(d), cfg)
@@ -270,6 +274,8 @@ def parse() -> argparse.Namespace:
     ap.add_argument("--also-stride", type=int, default=3,
                     help="a one-pass row with this landmark stride (0: none)")  # fmt: skip
     ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument("--skip-speed", action="store_true",
+                    help="the memory part alone (to results/spot_memory.json)")  # fmt: skip
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--folder", help=argparse.SUPPRESS)
     ap.add_argument("--spotter-file", help=argparse.SUPPRESS)
@@ -312,6 +318,30 @@ def bench(args: argparse.Namespace, work: Path) -> None:
     spotter_file = work / f"spotter-{kind}-{args.seconds:g}s-k{cfg.face.landmark_stride}.json"
     if not spotter_file.exists():
         train(train_folder, train_folder.parents[2], kind, spotter_file, stride)
+    figures = {"spotter": kind, "seconds": f"{args.seconds:g}",
+               "landmark_stride": str(cfg.face.landmark_stride),
+               "load_average": f"{load:.1f}"}  # fmt: skip
+    rows = [] if args.skip_speed else speed(args, kind, work, spotter_file, figures)
+    if not args.skip_memory:
+        (long_folder,) = make_long(work / f"long-{args.long_seconds:g}s", 1, args.long_seconds)
+        figures.update(
+            memory((folder, long_folder), spotter_file, args.memory_mode, args.workers, stride)
+        )
+    if args.skip_speed:  # the memory part alone: a results file of its own
+        write_results("spot_memory", figures=figures)
+        return
+    columns = ["extraction", "runs on", "frames", "extraction s", "spotting s", "total s",
+               "real time", "CPU s", "seconds per stage"]  # fmt: skip
+    write_results("spot_speed", tables={"speed": {"columns": columns, "rows": rows}},
+                  figures=figures)  # fmt: skip
+
+
+def speed(
+    args: argparse.Namespace, kind: str, work: Path, spotter_file: Path, figures: dict[str, str]
+) -> list[list[str]]:
+    """The speed rows (and their figures, added to ``figures``)."""
+    train_folder, folder = make_long(work / f"long-{args.seconds:g}s", 2, args.seconds)
+    stride = args.landmark_stride
     print(f"\n== {args.seconds:g} s recording, spotter {kind}, warm (one run first, not "
           f"counted), {os.cpu_count()} cores ==")  # fmt: skip
     rows = [
@@ -320,23 +350,13 @@ def bench(args: argparse.Namespace, work: Path) -> None:
         for m in args.modes
     ]  # fmt: skip
     best = max(float(r[6].rstrip("x")) for r in rows)
-    figures = {"spotter": kind, "seconds": f"{args.seconds:g}", "x_realtime": f"{best:.1f}x",
-               "target": "8x", "verdict": "met" if best >= 8.0 else "missed",
-               "landmark_stride": str(cfg.face.landmark_stride),
-               "load_average": f"{load:.1f}"}  # fmt: skip
+    figures |= {"x_realtime": f"{best:.1f}x", "target": "8x",
+                "verdict": "met" if best >= 8.0 else "missed"}  # fmt: skip
     print(f"\nbest: {best:.1f}x real time (target 8x)")
-    if args.also_stride and args.also_stride != cfg.face.landmark_stride:
+    if args.also_stride and args.also_stride != extract_config(stride).face.landmark_stride:
         rows.append(stride_row(args, kind, work, train_folder, folder))
         figures |= {"also_stride": str(args.also_stride), "x_realtime_stride": rows[-1][6]}
-    if not args.skip_memory:
-        (long_folder,) = make_long(work / f"long-{args.long_seconds:g}s", 1, args.long_seconds)
-        figures.update(
-            memory((folder, long_folder), spotter_file, args.memory_mode, args.workers, stride)
-        )
-    columns = ["extraction", "runs on", "frames", "extraction s", "spotting s", "total s",
-               "real time", "CPU s", "seconds per stage"]  # fmt: skip
-    write_results("spot_speed", tables={"speed": {"columns": columns, "rows": rows}},
-                  figures=figures)  # fmt: skip
+    return rows
 
 
 if __name__ == "__main__":

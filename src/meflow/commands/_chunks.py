@@ -54,7 +54,8 @@ def chunk_seconds_of(args: argparse.Namespace, video: Path, cfg: ExtractConfig) 
 def extract_one(
     args: argparse.Namespace, video: Path, cfg: ExtractConfig, executor: Executor
 ) -> tuple[Path, SequenceFeatures, str]:
-    """(features file, features, how it was made) of one video, in one pass or in chunks."""
+    """(features file, features, how it was made) of one video, in one pass or in chunks (then
+    the features' ``valid`` and ``frame_valid`` only: the file holds the rest)."""
     chunk = chunk_seconds_of(args, video, cfg)
     if chunk is None:
         from meflow.features.extract import extract_video
@@ -67,8 +68,9 @@ def extract_one(
     threads = 1
     if isinstance(executor, LocalExecutor):  # the landmark pass takes one of the cores
         run_on, threads = local_chunking(executor.workers)
-    target, feats, s = extract_chunked(
-        video, args.out, cfg, chunk_seconds=chunk, executor=run_on, threads=threads
-    )
+    target, feats, s = extract_chunked(  # the file written chunk by chunk: memory flat
+        video, args.out, cfg, chunk_seconds=chunk, executor=run_on, threads=threads,
+        features=False,
+    )  # fmt: skip
     note = f" ({s.chunks} chunks of {chunk:g} s on {executor.name}, {s.done_before} resumed)"
     return target, feats, note

@@ -12,7 +12,7 @@ import json
 import os
 import tempfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -124,11 +124,15 @@ def save_npz(
     atomic_write_bytes(path, npz_bytes(data))
 
 
-def load_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Reads a cache file written by ``save_npz``: (arrays, meta); never unpickles."""
+def load_npz(
+    path: Path, keys: Sequence[str] | None = None
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Reads a cache file written by ``save_npz``: (arrays, meta); never unpickles. ``keys``:
+    only these arrays (those the file has), and the meta."""
     try:
         with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
+            wanted = z.files if keys is None else [k for k in z.files if k in {*keys, "meta"}]
+            arrays = {k: z[k] for k in wanted}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise MeflowError(f"{path}: not a readable meflow feature file ({exc})") from None
     raw = arrays.pop("meta", None)

@@ -43,7 +43,7 @@ from meflow.errors import MeflowError, NoFaceError
 from meflow.execution import Executor, LocalExecutor
 from meflow.features import FEATURES_VERSION
 from meflow.features.cache import load_npz, save_npz
-from meflow.features.chunk_output import assemble, save_features
+from meflow.features.chunk_output import assemble, save_chunks, save_features
 from meflow.features.chunk_pass import (
     ChunkOutput,
     ChunkTask,
@@ -256,10 +256,13 @@ def extract_chunked(
     executor: Executor | None = None,
     threads: int = 2,
     keep_work: bool = False,
+    features: bool = True,
 ) -> tuple[Path, SequenceFeatures, ChunkedSummary]:
     """Extracts one video (or frame folder) into ``out_dir/<name>.npz`` as ``extract_video``
     does (the same arrays to the bit), in chunks of ``chunk_seconds`` on ``executor``
-    (default: ``threads`` threads of this process), resuming a previous run's work folder."""
+    (default: ``threads`` threads of this process), resuming a previous run's work folder.
+    ``features=False``: the file is written chunk by chunk, the features never held whole,
+    and the features given back hold ``valid`` and ``frame_valid`` only."""
     cfg = cfg or ExtractConfig()
     if cfg.flow.reference != "previous":
         raise MeflowError("chunked extraction needs flow.reference=previous (pairs of neighbours)")
@@ -297,10 +300,14 @@ def extract_chunked(
         marks.stop()
     for k, v in marks.timings.items():
         timings[k] += v
-    feats = assemble([chunk_path(work, t.index) for t in tasks], ok, cfg.face.max_gap, timings)
-    feats.without_motion(plan.taken[1:] == plan.taken[:-1])
+    chunks, repeated = [chunk_path(work, t.index) for t in tasks], plan.taken[1:] == plan.taken[:-1]
     target = Path(out_dir) / f"{name}.npz"
-    save_features(target, feats, plan, cfg, Path(path))
+    if features:
+        feats = assemble(chunks, ok, cfg.face.max_gap, timings)
+        feats.without_motion(repeated)
+        save_features(target, feats, plan, cfg, Path(path))
+    else:  # memory flat in the recording's length
+        feats = save_chunks(target, chunks, ok, repeated, cfg, (plan, Path(path), timings))
     if not keep_work:
         shutil.rmtree(work, ignore_errors=True)
         if work.parent.is_dir() and not any(work.parent.iterdir()):

@@ -77,6 +77,8 @@ class RecordingFlow:
     """One recording's per-pair region mean flow, as ``meflow extract --video`` stores it.
 
     ``vector``: (pairs, 42, 2) float (dx, dy) px per frame, NaN where a region has no flow;
+    ``vector`` is kept float32 when given float32 (as a features file stores it: half the
+    memory of float64; what reads it computes in float64), else made float64;
     ``valid``: (pairs,) bool; pair t joins frames t and t + 1; ``fps``: the rate of these
     frames. Intervals come out numbered ``first_frame + frame``, or ``frame_numbers[frame]``
     when given ((frames,) non-decreasing: each analysed frame's number in the source, as the
@@ -91,7 +93,8 @@ class RecordingFlow:
     frame_numbers: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        v = np.asarray(self.vector, dtype=np.float64)
+        v = np.asarray(self.vector)
+        v = v if v.dtype == np.float32 else v.astype(np.float64, copy=False)
         ok = np.asarray(self.valid)
         if v.ndim != 3 or v.shape[2] != 2:
             raise MeflowError(
@@ -126,9 +129,12 @@ class RecordingFlow:
         return int(self.vector.shape[0]) + 1
 
 
+VIDEO_KEYS = ("vector", "valid", "analysis_fps", "frames")  # what a RecordingFlow reads
+
+
 def read_video_features(path: Path, name: str | None = None) -> RecordingFlow:
     """The RecordingFlow of a file ``meflow extract --video`` wrote (numbered as the source)."""
-    arrays, _ = load_npz(path)
+    arrays, _ = load_npz(path, VIDEO_KEYS)  # those alone: memory
     missing = [k for k in ("vector", "valid", "analysis_fps", "frames") if k not in arrays]
     if missing:
         raise MeflowError(f"{path}: not an extracted video's features (no {', '.join(missing)})")
@@ -151,6 +157,7 @@ def motion_curve(
     ``max_missing`` of its pairs in i-k..i+k lack flow. NaN where fewer regions than the
     top fraction are left, and within k frames of either end.
     """
+    vector = np.asarray(vector, dtype=np.float64)
     pairs, regions = vector.shape[:2]
     known = valid[:, None] & np.isfinite(vector).all(axis=2)
     pos = np.zeros((pairs + 1, regions, 2))

@@ -4,7 +4,8 @@ Method (docs/spotting.md):
 
 1. Features (``learned_features``): per frame, each region group's backward, forward and
    across displacement at seven scales from 0.1 to 2 s, global motion removed, normalised per
-   recording by each column's median.
+   recording by each column's median. Spotting computes them, and the frames' probabilities,
+   in blocks of frames (``learned_blocks``: the same to the bit, memory flat in the length).
 2. A multinomial logistic regression (scikit-learn, lbfgs, classes weighted by their inverse
    frequency, standardised columns; deterministic) learns each frame's class from the
    training recordings: inside an annotated micro-expression, inside a macro-expression,
@@ -36,6 +37,7 @@ import numpy as np
 
 from meflow.errors import MeflowError
 from meflow.spotting.baseline import RecordingFlow
+from meflow.spotting.learned_blocks import feature_blocks
 from meflow.spotting.learned_decode import DecodeParams, candidates, decode
 from meflow.spotting.learned_features import SCALES_S, feature_names, frame_features, frame_labels
 from meflow.spotting.learned_linear import check_linear, fit_linear, predict_proba
@@ -71,8 +73,10 @@ class LearnedSpotter:
         """(frames, 4) P(neither, micro, macro, blink) of every frame of ``rec``; a frame that
         no valid pair touches (no face there) is "neither" for certain: nothing is spotted
         where the face was not seen."""
-        x = frame_features(rec.vector, rec.valid, rec.fps, self.scales_s)
-        return unseen_as_neither(_full(self.model, x), rec.valid)
+        out = np.empty((rec.frames, N_CLASSES))  # the features in blocks of frames (memory)
+        for lo, x in feature_blocks(rec.vector, rec.valid, rec.fps, self.scales_s):
+            out[lo : lo + x.shape[0]] = _full(self.model, x)
+        return unseen_as_neither(out, rec.valid)
 
     def spot(self, rec: RecordingFlow) -> list[Interval]:
         return [

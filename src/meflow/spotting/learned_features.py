@@ -38,6 +38,7 @@ GROUPS: tuple[tuple[str, tuple[int, ...]], ...] = (
 SCALES_S: tuple[float, ...] = (0.1, 0.2, 0.33, 0.53, 0.83, 1.33, 2.0)
 STATS = ("back", "fwd", "across")
 EPS = 1e-3  # px: a column's median is at least this (a still face's columns)
+TOP = max(1, round(N_REGIONS / 3))  # the regions of the group-free summary
 
 
 def feature_names(scales_s: tuple[float, ...] = SCALES_S) -> list[str]:
@@ -46,8 +47,9 @@ def feature_names(scales_s: tuple[float, ...] = SCALES_S) -> list[str]:
     return [f"{g}:{s}:{k:g}" for k in scales_s for s in STATS for g in groups]
 
 
-def positions(vector: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """(frames, 42, 2) each region's position relative to frame 0, global motion removed."""
+def relative_motion(vector: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """(pairs, 42, 2) each pair's region vectors less their median over the regions (float64;
+    0 where a region has no flow or the pair is not valid). Row by row: any rows alike."""
     v = np.asarray(vector, dtype=np.float64)
     if v.ndim != 3 or v.shape[1:] != (N_REGIONS, 2):
         raise MeflowError(f"region vectors must be (pairs, {N_REGIONS}, 2), got {v.shape}")
@@ -56,10 +58,27 @@ def positions(vector: np.ndarray, valid: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a pair without any region: NaN
         centre = np.nanmedian(v, axis=1, keepdims=True) if v.size else v[:, :1]
-    rel = np.where(known[..., None], v - np.nan_to_num(centre), 0.0)
-    pos = np.zeros((v.shape[0] + 1, N_REGIONS, 2))
-    pos[1:] = np.cumsum(rel, axis=0)
-    return pos
+    return np.where(known[..., None], v - np.nan_to_num(centre), 0.0)
+
+
+def extend_positions(
+    vector: np.ndarray, valid: np.ndarray, pos: np.ndarray, end: int, upto: int
+) -> np.ndarray:
+    """``pos`` (the positions of the frames up to ``end`` - 1, at least the last one) with those
+    of the frames ``end`` .. ``upto`` - 1 added: the running sum carried on, so that positions
+    made piece by piece are those made at once."""
+    if upto <= end:
+        return pos
+    rel = relative_motion(vector[end - 1 : upto - 1], valid[end - 1 : upto - 1])
+    return np.concatenate([pos, np.cumsum(np.concatenate([pos[-1:], rel]), axis=0)[1:]])
+
+
+def positions(vector: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """(frames, 42, 2) each region's position relative to frame 0, global motion removed."""
+    v = np.asarray(vector)
+    if v.ndim != 3 or v.shape[1:] != (N_REGIONS, 2):
+        raise MeflowError(f"region vectors must be (pairs, {N_REGIONS}, 2), got {v.shape}")
+    return extend_positions(v, valid, np.zeros((1, N_REGIONS, 2)), 1, v.shape[0] + 1)
 
 
 def _group_matrix() -> np.ndarray:
@@ -70,33 +89,70 @@ def _group_matrix() -> np.ndarray:
     return w
 
 
-def raw_features(pos: np.ndarray, fps: float, scales_s: tuple[float, ...] = SCALES_S) -> np.ndarray:
-    """(frames, columns) displacements before normalisation (px), ``feature_names`` order."""
-    frames = pos.shape[0]
-    idx = np.arange(frames)
-    w = _group_matrix()
-    top = max(1, round(N_REGIONS / 3))
+def group_columns(d: np.ndarray) -> np.ndarray:
+    """(rows, groups + 1) each group's mean of the regions' displacements ``d`` (rows, 42) and
+    the mean of the largest third: sums column by column, the same whatever rows are given."""
+    out = np.empty((d.shape[0], len(GROUPS) + 1))
+    top = -np.sort(-d, axis=1)[:, :TOP]
+    for j, ids in enumerate([[i - 1 for i in ids] for _, ids in GROUPS] + [list(range(TOP))]):
+        src = top if j == len(GROUPS) else d
+        acc = src[:, ids[0]].copy()
+        for i in ids[1:]:
+            acc += src[:, i]
+        out[:, j] = acc / len(ids)
+    return out
+
+
+def scale_frames(scales_s: tuple[float, ...], fps: float) -> list[int]:
+    """Each scale in frames (at least 1)."""
+    return [max(1, round(scale * fps)) for scale in scales_s]
+
+
+def raw_features(
+    pos: np.ndarray,
+    fps: float,
+    scales_s: tuple[float, ...] = SCALES_S,
+    rows: tuple[int, int] | None = None,
+    first: int = 0,
+    frames: int | None = None,
+) -> np.ndarray:
+    """(frames, columns) displacements before normalisation (px), ``feature_names`` order.
+
+    ``rows``: only the frames ``lo .. hi - 1`` of a recording of ``frames`` frames, ``pos``
+    then the positions of its frames ``first`` .. (at least those within the largest scale of
+    these rows): the rows are those of the whole recording's, to the bit."""
+    frames = first + pos.shape[0] if frames is None else frames
+    lo, hi = rows if rows is not None else (0, frames)
+    idx = np.arange(lo, hi)
+    here = idx - first
     cols = []
-    for scale in scales_s:
-        k = max(1, round(scale * fps))
-        before, after = np.clip(idx - k, 0, frames - 1), np.clip(idx + k, 0, frames - 1)
-        for a, b in ((before, idx), (idx, after), (before, after)):
-            d = np.linalg.norm(pos[b] - pos[a], axis=2)  # (frames, 42)
-            topk = -np.sort(-d, axis=1)[:, :top].mean(axis=1, keepdims=True)
-            cols.append(np.hstack([d @ w, topk]))
-    return np.hstack(cols) if cols else np.zeros((frames, 0))
+    for k in scale_frames(scales_s, fps):
+        before = np.clip(idx - k, 0, frames - 1) - first
+        after = np.clip(idx + k, 0, frames - 1) - first
+        for a, b in ((before, here), (here, after), (before, after)):
+            cols.append(group_columns(np.linalg.norm(pos[b] - pos[a], axis=2)))
+    return np.hstack(cols) if cols else np.zeros((hi - lo, 0))
 
 
-def normalise(raw: np.ndarray) -> np.ndarray:
-    """Each column as log1p(x / its median over the recording)."""
-    med = np.maximum(np.median(raw, axis=0, keepdims=True), EPS) if raw.shape[0] else 1.0
+def medians(raw: np.ndarray) -> np.ndarray:
+    """(1, columns) what ``normalise`` divides by: each column's median, at least EPS."""
+    if not raw.shape[0]:
+        return np.ones((1, raw.shape[1]))
+    return np.maximum(np.median(raw, axis=0, keepdims=True), EPS)
+
+
+def normalise(raw: np.ndarray, med: np.ndarray | None = None) -> np.ndarray:
+    """Each column as log1p(x / its median over the recording) (``med``: the medians, if known
+    from elsewhere: the whole recording's where ``raw`` is part of it)."""
+    med = medians(raw) if med is None else med
     return np.log1p(raw / med).astype(np.float32)
 
 
 def frame_features(
     vector: np.ndarray, valid: np.ndarray, fps: float, scales_s: tuple[float, ...] = SCALES_S
 ) -> np.ndarray:
-    """(frames, columns) the normalised features of every frame of a recording."""
+    """(frames, columns) the normalised features of every frame of a recording, at once
+    (``learned_blocks`` gives the same in blocks of frames)."""
     if not (np.isfinite(fps) and fps > 0):
         raise MeflowError(f"fps must be positive, got {fps}")
     return normalise(raw_features(positions(vector, valid), fps, scales_s))
